@@ -119,6 +119,22 @@ def _load_folder(folder: Path, source: str) -> list[PluginInfo]:
     return [_import_path(name, path, source) for name, path in _candidates(folder)]
 
 
+def _load_core() -> list[PluginInfo]:
+    """The core's own generic models and tokenizers (``ssl_universal.models``), registered as 'core'."""
+    if "core" in _scanned:
+        return []
+    _scanned.add("core")
+    info = PluginInfo("core", "core", str(Path(__file__).parent / "models"))
+    registry._current_plugin.append("core")
+    try:
+        importlib.import_module("ssl_universal.models")
+    except Exception:
+        info.error = traceback.format_exc(limit=-3).strip()
+    finally:
+        registry._current_plugin.pop()
+    return [_record(info)]
+
+
 def _load_entry_points() -> list[PluginInfo]:
     if "entry-points" in _scanned:
         return []
@@ -151,7 +167,7 @@ def user_dirs_from_env() -> list[Path]:
 def load_plugins(plugin_dirs=()) -> list[PluginInfo]:
     """Import every plugin once: built-in, entry points, ``$SSL_UNIVERSAL_PLUGIN_DIRS``, then
     ``plugin_dirs``. Returns the plugins newly seen by this call. Safe to call repeatedly."""
-    new = []
+    new = _load_core()
     if BUILTIN_DIR.is_dir():
         new += _load_folder(BUILTIN_DIR, "builtin")
     new += _load_entry_points()
@@ -174,8 +190,9 @@ def get_plugin(name: str) -> PluginInfo | None:
 
 
 def _reset_for_tests() -> None:
-    """Forget every plugin and entry it registered (tests only)."""
-    names = set(_plugins) | {p.name for p in _failed}
+    """Forget every plugin and the entries it registered (tests only); the core's own stay."""
+    core = _plugins.get("core")
+    names = (set(_plugins) | {p.name for p in _failed}) - {"core"}
     for reg in (registry.TASKS, registry.MODELS, registry.TOKENIZERS):
         for entry in list(reg._entries.values()):
             if entry.plugin in names:
@@ -185,3 +202,6 @@ def _reset_for_tests() -> None:
     _plugins.clear()
     _failed.clear()
     _scanned.clear()
+    if core is not None:
+        _plugins["core"] = core
+        _scanned.add("core")
