@@ -121,3 +121,13 @@ def test_unknown_language_and_empty_gold_set():
         f1_score("a", "b", lang="fr")
     with pytest.raises(ValueError, match="no gold questions"):
         squad_scores({}, {})
+
+
+def test_question_scores_match_the_official_max_over_ground_truths():
+    rng = random.Random(1)
+    for _ in range(500):
+        golds = [random_answer(rng) for _ in range(rng.randint(1, 3))]
+        prediction = rng.choice(golds) + rng.choice(PIECES) if rng.random() < 0.5 else random_answer(rng)
+        em, f1 = squad_question_scores(prediction, golds)
+        assert em == float(max(official_exact_match_score(prediction, g) for g in golds))
+        assert f1 == pytest.approx(max(official_f1_score(prediction, g) for g in golds), abs=1e-12)
