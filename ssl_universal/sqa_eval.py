@@ -6,6 +6,7 @@ import argparse
 import json
 import string
 import sys
+import unicodedata
 from collections import defaultdict
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,7 +14,7 @@ from typing import Any
 
 from .errors import DataError
 from .metrics.intervals import check_interval, interval_scores
-from .metrics.squad import LANGS, squad_question_scores
+from .metrics.squad import LANGS, contains_cjk, squad_question_scores
 from .metrics.units import FRAME_SECONDS, units_to_seconds
 
 MAX_LISTED = 50  # ids printed per warning on stderr; the --output report always lists them all
@@ -191,6 +192,13 @@ class _SpanResolver:
         return check_interval(value, where)
 
 
+def _looks_chinese(questions: list[Question]) -> bool:
+    """True when most gold answers hold CJK characters (English scoring would treat each answer as one word)."""
+    texts = [t for q in questions[:200] for t in q.texts]
+    cjk = sum(1 for t in texts if contains_cjk(t))
+    return bool(texts) and cjk * 2 > len(texts)
+
+
 def _warn(message: str, ids: list[str]) -> None:
     shown = " ".join(ids[:MAX_LISTED])
     more = f" ... and {len(ids) - MAX_LISTED} more (all listed in the --output report)" if len(ids) > MAX_LISTED else ""
@@ -281,15 +289,21 @@ def evaluate(
     }
 
 
+def _width(text: str) -> int:
+    # CJK characters take two terminal columns; count them so Chinese question types line up.
+    return sum(2 if unicodedata.east_asian_width(ch) in "WF" else 1 for ch in text)
+
+
 def format_table(report: dict[str, Any], by_type: bool) -> str:
     """Human-readable scores: one row overall, then one per question type when asked."""
     names = list(report["overall"])
     rows = [("overall", report["total"], report["overall"])]
     if by_type:
         rows += [(t, s["count"], s) for t, s in report["by_type"].items()]
-    width = max(len(str(r[0])) for r in rows) + 2
-    lines = [f"{'type':<{width}}{'count':>7}" + "".join(f"{n:>13}" for n in names)]
-    lines += [f"{str(t):<{width}}{c:>7}" + "".join(f"{s[n]:>13.2f}" for n in names) for t, c, s in rows]
+    width = max(_width(str(r[0])) for r in rows) + 2
+    lines = ["type" + " " * (width - 4) + f"{'count':>7}" + "".join(f"{n:>13}" for n in names)]
+    for name, count, scores in rows:
+        lines.append(str(name) + " " * (width - _width(str(name))) + f"{count:>7}" + "".join(f"{scores[n]:>13.2f}" for n in names))
     lines.append(f"missing {report['missing']}  extra {report['extra']}  invalid {report['invalid']}")
     return "\n".join(lines)
 
@@ -328,6 +342,8 @@ def main(argv: list[str] | None = None) -> int:
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
+    if args.lang == "en" and report["metric"] == "squad" and _looks_chinese(questions):
+        print("warning: gold answers contain CJK characters; pass --lang zh to score them by character", file=sys.stderr)
     if report["missing"]:
         _warn("question(s) without a prediction, scored 0", report["missing_ids"])
     if report["extra"]:

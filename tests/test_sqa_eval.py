@@ -3,6 +3,7 @@
 import json
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,7 @@ def test_script_prints_the_official_squad_object(tmp_path, text_gold):
     predictions = write(tmp_path / "pred.json", {"q1": "the Broncos!", "q2": "Santa Clara", "q3": "Beyonce"})
     result = run_script(text_gold, predictions)
     assert result.returncode == 0, result.stderr
-    assert result.stderr == ""
+    assert result.stderr == ""  # no CJK hint, no missing or unknown ids
     scores = json.loads(result.stdout)
     assert list(scores) == ["exact_match", "f1"]
     # q1 EM 1; q2 F1: p 1, r 2/3 → 0.8; q3 "beyonce" ≠ "beyoncé" → 0
@@ -171,6 +172,11 @@ def test_chinese_and_by_type_report(tmp_path, capsys):
     table = capsys.readouterr().out
     assert table.splitlines()[0].split() == ["type", "count", "exact_match", "f1"]
     assert "人物" in table and "missing 0  extra 0  invalid 0" in table
+    # CJK type names take two columns each, so the count column still lines up
+    widths = {sum(2 if unicodedata.east_asian_width(ch) == "W" else 1 for ch in line) for line in table.splitlines()[:4]}
+    assert len(widths) == 1
+    assert main([str(gold), str(predictions)]) == 0
+    assert "pass --lang zh" in capsys.readouterr().err
 
 
 def test_question_type_falls_back_to_the_first_word(tmp_path, capsys, text_gold):

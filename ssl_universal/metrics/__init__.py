@@ -11,6 +11,7 @@ from .intervals import check_interval, interval_pair_scores, interval_scores, me
 from .speech import cer, wer
 from .squad import (
     answer_tokens,
+    contains_cjk,
     exact_match_score,
     f1_score,
     normalize_answer,
@@ -27,6 +28,7 @@ __all__ = [
     "accuracy",
     "accuracy_at_k",
     "answer_tokens",
+    "contains_cjk",
     "bleu1",
     "cer",
     "check_interval",

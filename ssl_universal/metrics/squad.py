@@ -20,6 +20,12 @@ _ARTICLES = re.compile(r"\b(a|an|the)\b")
 # non-space characters (latin words, digits) is one token.
 _CJK = "\u3040-\u30ff\u3400-\u4dbf\u4e00-\u9fff\uf900-\ufaff\U00020000-\U0002ffff"
 _ZH_TOKEN = re.compile(f"[{_CJK}]|[^\\s{_CJK}]+")
+_HAS_CJK = re.compile(f"[{_CJK}]")
+
+
+def contains_cjk(text: str) -> bool:
+    """True when ``text`` holds a CJK ideograph or kana (a hint that ``lang="zh"`` is wanted)."""
+    return _HAS_CJK.search(text) is not None
 
 
 def normalize_answer(text: str) -> str:
