@@ -85,7 +85,9 @@ def load_gold(path: Path) -> list[Question]:
     for a, article in enumerate(articles):
         where_a = f"data[{a}]"
         _expect(article, dict, path, where_a, "an object with 'paragraphs'")
-        for p, paragraph in enumerate(_expect(article.get("paragraphs"), list, path, f"{where_a}.paragraphs", "a list")):
+        for p, paragraph in enumerate(
+            _expect(article.get("paragraphs"), list, path, f"{where_a}.paragraphs", "a list")
+        ):
             where_p = f"{where_a}.paragraphs[{p}]"
             _expect(paragraph, dict, path, where_p, "an object with 'qas'")
             context_id = paragraph.get("context_id", paragraph.get("id"))
@@ -144,7 +146,9 @@ def _kind(prediction: Any) -> str:
         return "empty"
     if isinstance(prediction, str):
         return "text"
-    if isinstance(prediction, list) or (isinstance(prediction, dict) and prediction.keys() & {"start_unit", "start_time"}):
+    if isinstance(prediction, list) or (
+        isinstance(prediction, dict) and prediction.keys() & {"start_unit", "start_time"}
+    ):
         return "span"
     return "bad"
 
@@ -249,7 +253,9 @@ def evaluate(
             try:
                 if mode == "text":
                     if kinds[question.qid] not in ("text", "empty"):
-                        raise DataError(f"prediction for question {question.qid!r} should be answer text, found {value!r}")
+                        raise DataError(
+                            f"prediction for question {question.qid!r} should be answer text, found {value!r}"
+                        )
                     scores = squad_question_scores(value or "", question.texts, lang)
                 else:
                     if kinds[question.qid] not in ("span", "empty"):
@@ -303,7 +309,12 @@ def format_table(report: dict[str, Any], by_type: bool) -> str:
     width = max(_width(str(r[0])) for r in rows) + 2
     lines = ["type" + " " * (width - 4) + f"{'count':>7}" + "".join(f"{n:>13}" for n in names)]
     for name, count, scores in rows:
-        lines.append(str(name) + " " * (width - _width(str(name))) + f"{count:>7}" + "".join(f"{scores[n]:>13.2f}" for n in names))
+        lines.append(
+            str(name)
+            + " " * (width - _width(str(name)))
+            + f"{count:>7}"
+            + "".join(f"{scores[n]:>13.2f}" for n in names)
+        )
     lines.append(f"missing {report['missing']}  extra {report['extra']}  invalid {report['invalid']}")
     return "\n".join(lines)
 
@@ -315,15 +326,34 @@ def build_parser() -> argparse.ArgumentParser:
         "FF1/AOS for answer time spans. Prints one JSON object on stdout.",
     )
     parser.add_argument("gold", type=Path, help="SQuAD v1.1-shaped gold JSON")
-    parser.add_argument("predictions", type=Path, help='JSON {"qid": "text" | [start_s, end_s] | {"start_unit": i, "end_unit": j}}')
+    parser.add_argument(
+        "predictions", type=Path, help='JSON {"qid": "text" | [start_s, end_s] | {"start_unit": i, "end_unit": j}}'
+    )
     parser.add_argument("--lang", choices=LANGS, default="en", help="answer tokens: en = words, zh = characters")
-    parser.add_argument("--mode", choices=("auto", "text", "span"), default="auto", help="text = EM/F1, span = FF1/AOS; auto reads the predictions")
-    parser.add_argument("--counts", type=Path, help="run-length counts per passage (TSV 'id<TAB>c1 c2 ...' or JSON) for unit spans")
-    parser.add_argument("--frame-seconds", type=float, default=FRAME_SECONDS, help="duration of one count (default 0.02 s)")
-    parser.add_argument("--by-type", action="store_true", help="also score each question type (qas 'type'/'question_type' or first word)")
-    parser.add_argument("--output", type=Path, help="write the full JSON report (scores, by type, missing/extra/invalid ids) here")
+    parser.add_argument(
+        "--mode",
+        choices=("auto", "text", "span"),
+        default="auto",
+        help="text = EM/F1, span = FF1/AOS; auto reads the predictions",
+    )
+    parser.add_argument(
+        "--counts", type=Path, help="run-length counts per passage (TSV 'id<TAB>c1 c2 ...' or JSON) for unit spans"
+    )
+    parser.add_argument(
+        "--frame-seconds", type=float, default=FRAME_SECONDS, help="duration of one count (default 0.02 s)"
+    )
+    parser.add_argument(
+        "--by-type",
+        action="store_true",
+        help="also score each question type (qas 'type'/'question_type' or first word)",
+    )
+    parser.add_argument(
+        "--output", type=Path, help="write the full JSON report (scores, by type, missing/extra/invalid ids) here"
+    )
     parser.add_argument("--text", action="store_true", help="print a table instead of JSON on stdout")
-    parser.add_argument("--invalid-as-zero", action="store_true", help="score malformed predictions 0 instead of failing")
+    parser.add_argument(
+        "--invalid-as-zero", action="store_true", help="score malformed predictions 0 instead of failing"
+    )
     return parser
 
 
@@ -337,13 +367,20 @@ def main(argv: list[str] | None = None) -> int:
         counts = load_counts(args.counts) if args.counts else None
         resolver = _SpanResolver(counts, args.counts, args.frame_seconds)
         report = evaluate(
-            questions, predictions, lang=args.lang, mode=args.mode, resolver=resolver, invalid_as_zero=args.invalid_as_zero
+            questions,
+            predictions,
+            lang=args.lang,
+            mode=args.mode,
+            resolver=resolver,
+            invalid_as_zero=args.invalid_as_zero,
         )
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)
         return 2
     if args.lang == "en" and report["metric"] == "squad" and _looks_chinese(questions):
-        print("warning: gold answers contain CJK characters; pass --lang zh to score them by character", file=sys.stderr)
+        print(
+            "warning: gold answers contain CJK characters; pass --lang zh to score them by character", file=sys.stderr
+        )
     if report["missing"]:
         _warn("question(s) without a prediction, scored 0", report["missing_ids"])
     if report["extra"]:

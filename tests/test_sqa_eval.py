@@ -32,17 +32,22 @@ def text_gold(tmp_path):
     return write(
         tmp_path / "gold.json",
         squad(
-            {"context": "...", "qas": [
-                qa("q1", "Who won?", {"text": "Denver Broncos"}, {"text": "The Broncos"}),
-                qa("q2", "Where was it?", {"text": "Santa Clara, California"}),
-            ]},
+            {
+                "context": "...",
+                "qas": [
+                    qa("q1", "Who won?", {"text": "Denver Broncos"}, {"text": "The Broncos"}),
+                    qa("q2", "Where was it?", {"text": "Santa Clara, California"}),
+                ],
+            },
             {"context": "...", "qas": [qa("q3", "Who sang?", {"text": "Beyoncé"})]},
         ),
     )
 
 
 def run_script(*args, cwd=REPO):
-    return subprocess.run([sys.executable, str(SCRIPT), *map(str, args)], capture_output=True, text=True, cwd=cwd)
+    return subprocess.run(
+        [sys.executable, str(SCRIPT), *map(str, args)], check=False, capture_output=True, text=True, cwd=cwd
+    )
 
 
 def test_script_prints_the_official_squad_object(tmp_path, text_gold):
@@ -66,8 +71,13 @@ def test_script_runs_from_another_directory_without_loading_torch(tmp_path, text
         "try:\n    runpy.run_path(script, run_name='__main__')\nexcept SystemExit:\n    pass\n"
         "print('torch' in sys.modules)\n"
     )
-    result = subprocess.run([sys.executable, "-c", probe, str(SCRIPT), str(text_gold), str(predictions)],
-                            capture_output=True, text=True, cwd=tmp_path)
+    result = subprocess.run(
+        [sys.executable, "-c", probe, str(SCRIPT), str(text_gold), str(predictions)],
+        check=False,
+        capture_output=True,
+        text=True,
+        cwd=tmp_path,
+    )
     lines = result.stdout.splitlines()
     assert json.loads(lines[0])["exact_match"] == pytest.approx(200 / 3)
     assert lines[1] == "False"
@@ -102,10 +112,17 @@ def test_malformed_gold_names_the_file_and_the_path(tmp_path, capsys):
 
 
 def test_time_spans_give_ff1_and_aos(tmp_path, capsys):
-    gold = write(tmp_path / "gold.json", squad({"qas": [
-        qa("a", "What?", {"text": "x", "start_time": 1.0, "end_time": 3.0}),
-        qa("b", "What?", {"start_time": 0.0, "end_time": 1.0}, {"start_time": 2.0, "end_time": 4.0}),
-    ]}))
+    gold = write(
+        tmp_path / "gold.json",
+        squad(
+            {
+                "qas": [
+                    qa("a", "What?", {"text": "x", "start_time": 1.0, "end_time": 3.0}),
+                    qa("b", "What?", {"start_time": 0.0, "end_time": 1.0}, {"start_time": 2.0, "end_time": 4.0}),
+                ]
+            }
+        ),
+    )
     predictions = write(tmp_path / "pred.json", {"a": [2.0, 5.0], "b": [3.0, 5.0]})
     assert main([str(gold), str(predictions)]) == 0
     scores = json.loads(capsys.readouterr().out)
@@ -114,10 +131,18 @@ def test_time_spans_give_ff1_and_aos(tmp_path, capsys):
 
 
 def test_unit_spans_with_counts_tsv_and_json(tmp_path, capsys):
-    gold = write(tmp_path / "gold.json", squad({"context_id": "ctx0", "qas": [
-        qa("a", "?", {"start_unit": 1, "end_unit": 2}),
-        qa("b", "?", {"start_unit": 0, "end_unit": 0}),
-    ]}))
+    gold = write(
+        tmp_path / "gold.json",
+        squad(
+            {
+                "context_id": "ctx0",
+                "qas": [
+                    qa("a", "?", {"start_unit": 1, "end_unit": 2}),
+                    qa("b", "?", {"start_unit": 0, "end_unit": 0}),
+                ],
+            }
+        ),
+    )
     # passage units last 3, 2, 5, 1 frames: gold a = [0.06, 0.20], b = [0, 0.06]
     tsv = write(tmp_path / "counts.tsv", "ctx0\t3 2 5 1\n")
     as_json = write(tmp_path / "counts.json", {"ctx0": [3, 2, 5, 1]})
@@ -137,8 +162,17 @@ def test_unit_spans_with_counts_tsv_and_json(tmp_path, capsys):
 
 
 def test_reversed_prediction_fails_by_id_unless_scored_zero(tmp_path, capsys):
-    gold = write(tmp_path / "gold.json", squad({"qas": [
-        qa("a", "?", {"start_time": 1.0, "end_time": 2.0}), qa("b", "?", {"start_time": 1.0, "end_time": 2.0})]}))
+    gold = write(
+        tmp_path / "gold.json",
+        squad(
+            {
+                "qas": [
+                    qa("a", "?", {"start_time": 1.0, "end_time": 2.0}),
+                    qa("b", "?", {"start_time": 1.0, "end_time": 2.0}),
+                ]
+            }
+        ),
+    )
     predictions = write(tmp_path / "pred.json", {"a": [2.0, 1.0], "b": []})
     assert main([str(gold), str(predictions)]) == 2
     assert "prediction for question 'a': end 1.0 is before start 2.0" in capsys.readouterr().err
@@ -157,10 +191,17 @@ def test_mixed_prediction_kinds_are_refused(tmp_path, capsys, text_gold):
 
 
 def test_chinese_and_by_type_report(tmp_path, capsys):
-    gold = write(tmp_path / "gold.json", squad({"qas": [
-        qa("1", "誰寫的？", {"text": "曹雪芹"}, type="人物"),
-        qa("2", "哪一年？", {"text": "1791年"}, question_type="時間"),
-    ]}))
+    gold = write(
+        tmp_path / "gold.json",
+        squad(
+            {
+                "qas": [
+                    qa("1", "誰寫的？", {"text": "曹雪芹"}, type="人物"),
+                    qa("2", "哪一年？", {"text": "1791年"}, question_type="時間"),
+                ]
+            }
+        ),
+    )
     predictions = write(tmp_path / "pred.json", {"1": "曹雪芹。", "2": "1791"})
     assert main([str(gold), str(predictions), "--lang", "zh", "--by-type"]) == 0
     scores = json.loads(capsys.readouterr().out)
@@ -173,7 +214,9 @@ def test_chinese_and_by_type_report(tmp_path, capsys):
     assert table.splitlines()[0].split() == ["type", "count", "exact_match", "f1"]
     assert "人物" in table and "missing 0  extra 0  invalid 0" in table
     # CJK type names take two columns each, so the count column still lines up
-    widths = {sum(2 if unicodedata.east_asian_width(ch) == "W" else 1 for ch in line) for line in table.splitlines()[:4]}
+    widths = {
+        sum(2 if unicodedata.east_asian_width(ch) == "W" else 1 for ch in line) for line in table.splitlines()[:4]
+    }
     assert len(widths) == 1
     assert main([str(gold), str(predictions)]) == 0
     assert "pass --lang zh" in capsys.readouterr().err

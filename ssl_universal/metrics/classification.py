@@ -12,8 +12,7 @@ def _check_pairs(golds: Sequence, predictions: Sequence, name: str) -> None:
     # Every metric here compares position by position; a length mismatch is always a caller bug.
     if len(golds) != len(predictions):
         raise ValueError(
-            f"{name}: {len(golds)} gold labels but {len(predictions)} predictions; "
-            "pass one prediction per gold example"
+            f"{name}: {len(golds)} gold labels but {len(predictions)} predictions; pass one prediction per gold example"
         )
     if len(golds) == 0:
         raise ValueError(f"{name}: no examples to score (both inputs are empty)")

@@ -47,9 +47,47 @@ def official_exact_match_score(prediction, ground_truth):
 
 # Pieces chosen to hit every normalisation rule: articles inside and across words, punctuation
 # glued to articles ("the," / "(an)"), unicode letters and case, tabs and newlines.
-PIECES = ["the", "The", "THE", "a", "A", "an", "An", "theatre", "another", "banana", "cat", "Cat", "dog",
-          "1999", "U.S.", "it's", "-", ",", ".", "!", "(", ")", "'", '"', " ", "  ", "\t", "\n",
-          "é", "Ångström", "naïve", "über", "a-the", "the,", "(an)", "ä", "$5", "—", "“quoted”"]
+PIECES = [
+    "the",
+    "The",
+    "THE",
+    "a",
+    "A",
+    "an",
+    "An",
+    "theatre",
+    "another",
+    "banana",
+    "cat",
+    "Cat",
+    "dog",
+    "1999",
+    "U.S.",
+    "it's",
+    "-",
+    ",",
+    ".",
+    "!",
+    "(",
+    ")",
+    "'",
+    '"',
+    " ",
+    "  ",
+    "\t",
+    "\n",
+    "é",
+    "Ångström",
+    "naïve",
+    "über",
+    "a-the",
+    "the,",
+    "(an)",
+    "ä",
+    "$5",
+    "—",
+    "“quoted”",
+]
 
 
 def random_answer(rng: random.Random) -> str:

@@ -21,7 +21,7 @@ def test_span_maps_to_summed_frames():
 
 def test_round_trip_from_frames():
     frames = [1] * 4 + [2] * 3 + [1] * 5 + [9]
-    merged, counts = merge_repeated_units(frames)
+    _, counts = merge_repeated_units(frames)
     # the third merged unit starts at frame 7 and lasts 5 frames
     assert units_to_seconds(counts, 2, 2) == pytest.approx((7 * 0.02, 12 * 0.02))
     assert unit_boundaries(counts)[-1] == pytest.approx(len(frames) * 0.02)
