@@ -218,7 +218,10 @@ def build_report(
             raise DataError(f"{run.path / 'results.json'}: no {split!r} metrics ('{'test' if split == 'test' else 'best'}' "
                             f"is null); use --split valid or drop the run")
         per_run[run.path] = values
-    metrics = list(metrics) if metrics else _common_metrics(per_run)
+    if not metrics:  # the watched metric first, loss last: the paper's column order
+        watched = runs[0].results.get("best_metric")
+        metrics = sorted(_common_metrics(per_run), key=lambda m: (m != watched, m == "loss"))
+    metrics = list(metrics)
     for run in runs:
         missing = [m for m in metrics if m not in per_run[run.path]]
         if missing:
