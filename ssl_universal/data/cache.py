@@ -287,7 +287,9 @@ def _open_array(path: Path, dtype: np.dtype, size: int) -> np.ndarray:
                         "the cache is damaged, delete its folder to rebuild")
     if size == 0:  # mmap cannot map an empty file
         return np.empty(0, dtype)
-    return np.memmap(path, dtype=dtype, mode="r", shape=(size,))
+    # Copy-on-write mapping: views are writable (torch warns on read-only arrays) yet reading
+    # copies nothing and no write ever reaches the cache file.
+    return np.memmap(path, dtype=dtype, mode="c", shape=(size,))
 
 
 def _remove_abandoned_builds(root: Path, digest: str) -> None:
