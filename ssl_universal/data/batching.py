@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Sequence
 
 import numpy as np
@@ -194,7 +195,7 @@ class BatchPlan:
                 edges[-2] -= lacking
             else:
                 del edges[-2]
-        return [indices[a:b] for a, b in zip(edges[:-1], edges[1:])]
+        return [indices[a:b] for a, b in itertools.pairwise(edges)]
 
     def _caps(self, padded: np.ndarray) -> np.ndarray:
         """Most examples a batch may hold when its longest example has each given padded length."""

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -9,7 +10,7 @@ import shutil
 import uuid
 from collections.abc import Callable, Iterable, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import numpy as np
 
@@ -159,10 +160,8 @@ def cached_dataset(
 class _FieldWriter:
     """Buffers one field's values and appends them to its raw file."""
 
-    def __init__(self, name: str, kind: str, dtype: np.dtype, directory: Path):
-        self.name, self.kind, self.dtype = name, kind, dtype
-        self.path = directory / f"{name}.{dtype.name}"
-        self.handle = open(self.path, "wb")
+    def __init__(self, name: str, kind: str, dtype: np.dtype, handle: BinaryIO):
+        self.name, self.kind, self.dtype, self.handle = name, kind, dtype, handle
         self.buffer: list = []
 
     def add(self, value: Any, index: int) -> None:
@@ -183,10 +182,6 @@ class _FieldWriter:
             self.handle.write(data.astype(self.dtype, copy=False).tobytes())
             self.buffer.clear()
 
-    def close(self) -> None:
-        self.flush()
-        self.handle.close()
-
 
 def _field_kind(name: str, value: Any, index: int) -> tuple[str, np.dtype]:
     array = np.asarray(value)
@@ -205,12 +200,12 @@ def _field_kind(name: str, value: Any, index: int) -> tuple[str, np.dtype]:
 
 def _write(directory: Path, key: dict | str, examples: Iterable[dict], fields: tuple[str, ...]) -> None:
     writers: dict[str, _FieldWriter] = {}
-    offsets = open(directory / OFFSETS, "wb")
-    lengths = open(directory / LENGTHS, "wb")
-    pending_lengths: list[int] = []
-    total = count = buffered = 0
-    offsets.write(np.zeros(1, np.int64).tobytes())
-    try:
+    with contextlib.ExitStack() as files:  # closes every file however the build ends
+        offsets = files.enter_context(open(directory / OFFSETS, "wb"))
+        lengths = files.enter_context(open(directory / LENGTHS, "wb"))
+        pending_lengths: list[int] = []
+        total = count = buffered = 0
+        offsets.write(np.zeros(1, np.int64).tobytes())
         for index, example in enumerate(examples):
             missing = [f for f in fields if f not in example]
             if missing:
@@ -218,7 +213,8 @@ def _write(directory: Path, key: dict | str, examples: Iterable[dict], fields: t
             if not writers:
                 for name in fields:
                     kind, dtype = _field_kind(name, example[name], index)
-                    writers[name] = _FieldWriter(name, kind, dtype, directory)
+                    handle = files.enter_context(open(directory / f"{name}.{dtype.name}", "wb"))
+                    writers[name] = _FieldWriter(name, kind, dtype, handle)
                 if writers[fields[0]].kind != "token":
                     raise DataError(f"cached_dataset: the first field {fields[0]!r} must be a sequence (it sets "
                                     "each example's length); list the token field first")
@@ -240,11 +236,6 @@ def _write(directory: Path, key: dict | str, examples: Iterable[dict], fields: t
                 _flush(writers, pending_lengths, offsets, lengths, total)
                 buffered = 0
         _flush(writers, pending_lengths, offsets, lengths, total)
-    finally:
-        for writer in writers.values():
-            writer.close()
-        offsets.close()
-        lengths.close()
     specs = {w.name: {"kind": w.kind, "dtype": w.dtype.name} for w in writers.values()}
     meta = {"format": FORMAT_VERSION, "key": key, "fields": specs, "num_examples": count, "num_tokens": total}
     if not writers:  # an empty dataset: declare the token field so readers see the expected keys

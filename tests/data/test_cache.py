@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 from ssl_universal.data import cache as cache_module
-from ssl_universal.data.cache import TokenDataset, cache_key_hash, cached_dataset, default_cache_dir, source_fingerprint
+from ssl_universal.data.cache import cache_key_hash, cached_dataset, default_cache_dir, source_fingerprint
 from ssl_universal.errors import DataError
 
 EXAMPLES = [
