@@ -1,0 +1,300 @@
+"""Audio data: fairseq-style manifests and label files, streaming reads, resampling, batches by total samples."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Iterator, Sequence
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+
+import numpy as np
+import soundfile as sf
+import torch
+import torchaudio
+
+from ssl_universal.data.batching import BatchPlan
+from ssl_universal.data.collate import pad_sequences
+from ssl_universal.errors import ConfigError, DataError
+
+log = logging.getLogger(__name__)
+
+BAD_FILE_POLICIES = ("raise", "skip")
+
+
+# -- manifests and label files -------------------------------------------------------------------
+@dataclass
+class Manifest:
+    """A fairseq audio manifest: a root folder and one ``(relative path, samples)`` per utterance."""
+
+    root: Path  # folder the relative paths are resolved against (first line of the file)
+    paths: list[str]  # relative paths, in file order
+    sizes: np.ndarray  # samples per utterance at the file's own rate (second column)
+    source: Path | None = None  # the .tsv this came from (for error messages)
+
+    def __len__(self) -> int:
+        return len(self.paths)
+
+    def full_path(self, index: int) -> Path:
+        return self.root / self.paths[index]
+
+
+def read_manifest(path: str | Path) -> Manifest:
+    """Parse ``root\\n path<TAB>samples ...``; every malformed line fails naming file and line."""
+    path = Path(path)
+    try:
+        lines = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot read the manifest ({error})") from error
+    if not lines or not lines[0].strip():
+        raise DataError(f"{path}:1: expected the root folder on the first line; found an empty line or file")
+    if "\t" in lines[0]:
+        raise DataError(
+            f"{path}:1: expected the root folder alone on the first line; found a tab-separated row "
+            f"({lines[0][:60]!r}). A fairseq manifest starts with the folder the paths are relative to"
+        )
+    paths, sizes = [], []
+    for number, line in enumerate(lines[1:], start=2):
+        if not line.strip():
+            continue
+        fields = line.split("\t")
+        if len(fields) < 2:
+            raise DataError(f"{path}:{number}: expected 'relative/path<TAB>num_samples'; found {line[:80]!r}")
+        try:
+            samples = int(fields[1])
+        except ValueError:
+            raise DataError(f"{path}:{number}: num_samples must be an integer; found {fields[1]!r}") from None
+        if samples < 0:
+            raise DataError(f"{path}:{number}: num_samples must be >= 0; found {samples}")
+        paths.append(fields[0])
+        sizes.append(samples)
+    return Manifest(Path(lines[0].strip()), paths, np.asarray(sizes, dtype=np.int64), path)
+
+
+def write_manifest(path: str | Path, root: str | Path, entries: Sequence[tuple[str, int]]) -> Path:
+    """Write a manifest: ``root`` then one ``relative/path<TAB>samples`` line per entry."""
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    body = "".join(f"{rel}\t{int(n)}\n" for rel, n in entries)
+    path.write_text(f"{Path(root).resolve()}\n{body}", encoding="utf-8")
+    return path
+
+
+def read_labels(path: str | Path, manifest: Manifest | None = None) -> list[str]:
+    """One label line per manifest entry (``.km``, ``.ltr``, ``.wrd``, ``.label`` ...)."""
+    path = Path(path)
+    try:
+        labels = path.read_text(encoding="utf-8").splitlines()
+    except (OSError, UnicodeDecodeError) as error:
+        raise DataError(f"{path}: cannot read the label file ({error})") from error
+    if manifest is not None and len(labels) != len(manifest):
+        raise DataError(
+            f"{path}: expected one label line per utterance of {manifest.source} ({len(manifest)}); "
+            f"found {len(labels)} lines. Regenerate the labels for this manifest"
+        )
+    return labels
+
+
+def check_label_lengths(
+    manifest: Manifest, labels: Sequence[str], *, label_rate: float, sample_rate: int, tolerance: int = 2,
+    label_path: str | Path = "labels",
+) -> None:
+    """Frame labels (e.g. ``.km``) must hold about ``seconds * label_rate`` symbols per line.
+
+    A mismatch means the labels were made at another frame rate or for other audio, which silently
+    misaligns targets; ``tolerance`` absorbs the frames lost to convolution edges.
+    """
+    for index, (line, samples) in enumerate(zip(labels, manifest.sizes)):
+        expected = samples / sample_rate * label_rate
+        found = len(line.split())
+        if abs(found - expected) > tolerance:
+            raise DataError(
+                f"{label_path}:{index + 1}: expected about {expected:.1f} labels for {manifest.paths[index]} "
+                f"({samples} samples at {sample_rate} Hz, label_rate {label_rate} Hz); found {found}. "
+                "Check label_rate against the feature frame rate the labels were made with"
+            )
+
+
+def read_dictionary(path: str | Path) -> list[str]:
+    """Symbols of a fairseq ``dict.*.txt`` (``symbol count`` per line), in file order."""
+    path = Path(path)
+    symbols = []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+        fields = line.split()
+        if len(fields) != 2 or not fields[1].lstrip("-").isdigit():
+            raise DataError(f"{path}:{number}: expected 'symbol count'; found {line[:80]!r}")
+        symbols.append(fields[0])
+    return symbols
+
+
+# -- reading audio -------------------------------------------------------------------------------
+def audio_info(path: str | Path) -> sf._SoundFileInfo:
+    """Header of an audio file; unreadable, empty or non-audio files fail naming the path."""
+    path = Path(path)
+    if not path.is_file():
+        raise DataError(f"{path}: audio file not found")
+    try:
+        info = sf.info(str(path))
+    except (sf.LibsndfileError, RuntimeError, TypeError) as error:
+        raise DataError(f"{path}: not a readable audio file ({error}); expected WAV/FLAC/OGG") from error
+    if info.frames <= 0:
+        raise DataError(f"{path}: the audio file is empty (0 samples)")
+    return info
+
+
+def to_mono_float(data: np.ndarray) -> np.ndarray:
+    """[samples, channels] -> [samples] by averaging the channels (mixdown keeps the level)."""
+    return data.mean(axis=1, dtype=np.float32) if data.ndim == 2 else data.astype(np.float32, copy=False)
+
+
+@lru_cache(maxsize=16)
+def _resampler(orig_rate: int, target_rate: int) -> torchaudio.transforms.Resample:
+    # The sinc kernel costs far more to build than to apply; build it once per rate pair.
+    return torchaudio.transforms.Resample(orig_rate, target_rate)
+
+
+def resample(wave: torch.Tensor, orig_rate: int, target_rate: int) -> torch.Tensor:
+    """Band-limited resampling (torchaudio's windowed sinc); a no-op at equal rates."""
+    if orig_rate == target_rate:
+        return wave
+    with torch.no_grad():
+        return _resampler(int(orig_rate), int(target_rate)).to(wave.device)(wave)
+
+
+def load_audio(
+    path: str | Path, target_rate: int, *, start: int = 0, frames: int = -1, expected_samples: int | None = None
+) -> torch.Tensor:
+    """Mono float32 waveform at ``target_rate``; reads only ``[start, start+frames)`` from disk.
+
+    ``start``/``frames`` count samples at the file's own rate, like the manifest sizes.
+    """
+    path = Path(path)
+    info = audio_info(path)
+    if expected_samples is not None and info.frames != expected_samples:
+        raise DataError(
+            f"{path}: the manifest says {expected_samples} samples; the file holds {info.frames}. "
+            "The manifest is stale: regenerate it"
+        )
+    try:
+        data, rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise DataError(f"{path}: corrupt audio data ({error})") from error
+    if data.size == 0:
+        raise DataError(f"{path}: no samples in [{start}, {start + frames}) of a {info.frames}-sample file")
+    if not np.isfinite(data).all():
+        raise DataError(f"{path}: the audio holds NaN or infinite samples")
+    return resample(torch.from_numpy(to_mono_float(data)), rate, target_rate)
+
+
+def stream_audio(path: str | Path, block_samples: int) -> Iterator[np.ndarray]:
+    """Mono blocks of a long file without reading it whole (at the file's own rate)."""
+    audio_info(path)
+    for block in sf.blocks(str(path), blocksize=block_samples, dtype="float32", always_2d=True):
+        yield to_mono_float(block)
+
+
+# -- datasets, collation, batches ----------------------------------------------------------------
+@dataclass
+class AudioDataConfig:
+    """How a manifest becomes examples."""
+
+    sample_rate: int = 16000  # the model's rate; files at other rates are resampled
+    bad_files: str = "raise"  # "raise": stop naming the file; "skip": drop it, count it, report it
+    validate: bool = True  # read every header up front (finds bad files before training starts)
+    labels: dict[str, str] = field(default_factory=dict)  # label name -> label file path
+    label_rate: float | None = None  # frames/s of frame labels (e.g. 50 for HuBERT units); None = no check
+    frame_labels: tuple[str, ...] = ("km",)  # which label names are per-frame (length-checked)
+
+
+class AudioDataset:
+    """Utterances of one manifest with their label lines; items are read from disk on access."""
+
+    def __init__(self, manifest: str | Path | Manifest, config: AudioDataConfig | None = None):
+        self.config = config or AudioDataConfig()
+        if self.config.bad_files not in BAD_FILE_POLICIES:
+            raise ConfigError(f"bad_files must be one of {BAD_FILE_POLICIES}; got {self.config.bad_files!r}")
+        self.manifest = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
+        self.labels = {name: read_labels(p, self.manifest) for name, p in self.config.labels.items()}
+        self.skipped: list[tuple[str, str]] = []  # (path, reason) of every file dropped by the skip policy
+        self.rates = np.full(len(self.manifest), self.config.sample_rate, dtype=np.int64)
+        keep = np.arange(len(self.manifest))
+        if self.config.validate:
+            keep = self._validate()
+        self.index = keep
+        if self.config.label_rate is not None:
+            for name in self.config.frame_labels:
+                if name in self.labels:
+                    sub = Manifest(self.manifest.root, [self.manifest.paths[i] for i in keep],
+                                   self._target_sizes(keep), self.manifest.source)
+                    check_label_lengths(sub, [self.labels[name][i] for i in keep], label_rate=self.config.label_rate,
+                                        sample_rate=self.config.sample_rate, label_path=self.config.labels[name])
+
+    def _validate(self) -> np.ndarray:
+        keep = []
+        for i in range(len(self.manifest)):
+            path = self.manifest.full_path(i)
+            try:
+                info = audio_info(path)
+                if info.frames != self.manifest.sizes[i]:
+                    raise DataError(f"{path}: the manifest says {self.manifest.sizes[i]} samples; the file holds "
+                                    f"{info.frames}. The manifest is stale: regenerate it")
+                self.rates[i] = info.samplerate
+                keep.append(i)
+            except DataError as error:
+                if self.config.bad_files == "raise":
+                    raise
+                self.skipped.append((str(path), str(error)))
+        if self.skipped:
+            log.warning("%s: skipped %d of %d bad audio files (first: %s)", self.manifest.source,
+                        len(self.skipped), len(self.manifest), self.skipped[0][1])
+        return np.asarray(keep, dtype=np.int64)
+
+    def _target_sizes(self, rows: np.ndarray) -> np.ndarray:
+        """Samples at the model rate (what batching and label checks count)."""
+        sizes = self.manifest.sizes[rows]
+        return np.round(sizes * self.config.sample_rate / self.rates[rows]).astype(np.int64)
+
+    @property
+    def lengths(self) -> np.ndarray:
+        """Samples per example at the model rate, for ``BatchPlan(max_tokens=<sample budget>)``."""
+        return self._target_sizes(self.index)
+
+    def __len__(self) -> int:
+        return len(self.index)
+
+    def __getitem__(self, i: int) -> dict | None:
+        row = int(self.index[i])
+        try:
+            wave = load_audio(self.manifest.full_path(row), self.config.sample_rate)
+        except DataError as error:
+            if self.config.bad_files == "raise":
+                raise
+            self.skipped.append((str(self.manifest.full_path(row)), str(error)))
+            log.warning("skipped bad audio file: %s", error)
+            return None
+        item = {"id": row, "waveform": wave}
+        item.update({name: lines[row] for name, lines in self.labels.items()})
+        return item
+
+
+def collate_audio(items: Sequence[dict | None]) -> dict:
+    """Pad waveforms to the longest: ``waveform`` [B, T], ``lengths`` [B], ``attention_mask`` [B, T].
+
+    Items that the skip policy turned into ``None`` are left out; label columns pass through as lists.
+    """
+    items = [it for it in items if it is not None]
+    waves, mask = pad_sequences([it["waveform"] for it in items], 0, dtype=torch.float32)
+    batch = {"waveform": waves, "lengths": mask.sum(1), "attention_mask": mask, "id": [it["id"] for it in items]}
+    for key in items[0] if items else ():
+        if key not in ("waveform", "id"):
+            batch[key] = [it[key] for it in items]
+    return batch
+
+
+def audio_batch_plan(
+    lengths: Sequence[int] | np.ndarray, *, max_samples: int, batch_size: int | None = None,
+    bucket_by_length: bool = True, seed: int = 0, shuffle: bool = True,
+) -> BatchPlan:
+    """Batches bounded by padded samples (``len(batch) * longest <= max_samples``)."""
+    return BatchPlan(lengths, batch_size=batch_size, max_tokens=max_samples,
+                     bucket_by_length=bucket_by_length, seed=seed, shuffle=shuffle)
