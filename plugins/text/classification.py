@@ -131,7 +131,12 @@ class TextClassificationTask(Task):
         return examples
 
     def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        batch = super().collate(examples)
+        input_ids, attention_mask = pad_sequences([e["input_ids"] for e in examples], special_id(self.tokenizer, "pad"))
+        batch = {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
+        }
         if "token_type_ids" in examples[0]:
             batch["token_type_ids"], _ = pad_sequences([e["token_type_ids"] for e in examples], 0)
         return batch

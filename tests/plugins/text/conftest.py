@@ -19,22 +19,60 @@ def hf_tokenizer():
     return AutoTokenizer.from_pretrained(str(gt.get_model_path()))
 
 
+# Words of the generated test data; the small tokenizer knows them whole (and every letter as a piece).
+WORDS = {
+    "filler": "the a of and to in is it that was for on with as by at from this be or".split(),
+    "animals": "cat dog horse cow sheep goat mouse bird fish lion".split(),
+    "vehicles": "car bus train truck plane boat bike ship tram van".split(),
+    "names": "alice bob carol paris london berlin john mary tokyo rome".split(),
+}
+
+
+@pytest.fixture(scope="session")
+def words():
+    return WORDS
+
+
+@pytest.fixture(scope="session")
+def small_tokenizer(tmp_path_factory):
+    """A fast BERT word-piece tokenizer over ~120 symbols, so tiny models train in seconds."""
+    from transformers import BertTokenizer
+
+    letters = "abcdefghijklmnopqrstuvwxyz"
+    vocab = ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]", *".,?!'", "secret", "what"]
+    vocab += [w for group in WORDS.values() for w in group if w not in vocab]
+    vocab += [*letters, *(f"##{c}" for c in letters)]
+    folder = tmp_path_factory.mktemp("small_tokenizer")
+    (folder / "vocab.txt").write_text("\n".join(vocab) + "\n")
+    return BertTokenizer.from_pretrained(str(folder))
+
+
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
     """Prepared data goes to a temporary cache, never the user's."""
     monkeypatch.setenv("SSL_UNIVERSAL_CACHE", str(tmp_path / "cache"))
 
 
-@pytest.fixture
-def make_task(hf_tokenizer):
-    """``make_task(name, **config)``: a registered task built on the English tokenizer."""
+def _builder(tokenizer):
     load_plugins()
 
     def build(name: str, **values):
         entry = TASKS.get(name)
-        return entry.obj(entry.build_config(values), hf_tokenizer)
+        return entry.obj(entry.build_config(values), tokenizer)
 
     return build
+
+
+@pytest.fixture
+def make_task(small_tokenizer):
+    """``make_task(name, **config)``: a registered task on the small test tokenizer."""
+    return _builder(small_tokenizer)
+
+
+@pytest.fixture
+def make_english_task(hf_tokenizer):
+    """``make_english_task(name, **config)``: a registered task on the backbone's English tokenizer."""
+    return _builder(hf_tokenizer)
 
 
 def tiny_bert(kind: str, vocab_size: int, num_labels: int = 2, seed: int = 0):
@@ -67,7 +105,7 @@ def train(task, model, steps: int, batch_size: int = 16, lr: float = 3e-3, seed:
         optimizer.zero_grad()
         loss.backward()
         optimizer.step()
-        losses.append(float(loss))
+        losses.append(loss.item())
     return losses
 
 
