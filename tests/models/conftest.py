@@ -89,3 +89,12 @@ def tiny_backbone(tmp_path_factory):
 def make_task():
     """``make_task(alphabet=..., num_labels=..., kind=...)`` → a ToyTask (tests import nothing from here)."""
     return ToyTask
+
+
+@pytest.fixture(autouse=True)
+def one_thread():
+    """Tiny models run fastest on one thread; more threads only contend on a 2-core machine."""
+    threads = torch.get_num_threads()
+    torch.set_num_threads(1)
+    yield
+    torch.set_num_threads(threads)

@@ -159,7 +159,7 @@ def test_statistics_only_matches_each_tensors_mean_and_std(tiny_backbone):
     before = {n: p.detach().clone() for n, p in model.named_parameters()}
     redraw_from_statistics(model, seed=0)
     for name, param in model.named_parameters():
-        old = before[name]
+        param, old = param.detach(), before[name]
         if old.numel() < 500:
             continue  # too few draws for a tight check
         assert abs(float(param.mean() - old.mean())) < 0.15 * float(old.std()) + 1e-3, name
@@ -171,8 +171,8 @@ def test_statistics_only_model_differs_from_pretrained(tiny_backbone, build):
     plain = build(assignment="random")
     redrawn = build(assignment="random", init="statistics_only")
     assert plain.mapping.token_ids == redrawn.mapping.token_ids
-    a = plain.encoder.encoder.layer[0].intermediate.dense.weight
-    b = redrawn.encoder.encoder.layer[0].intermediate.dense.weight
+    a = plain.encoder.encoder.layer[0].intermediate.dense.weight.detach()
+    b = redrawn.encoder.encoder.layer[0].intermediate.dense.weight.detach()
     assert not torch.equal(a, b) and abs(float(a.std() - b.std())) < 0.1 * float(a.std())
 
 
