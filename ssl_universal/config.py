@@ -10,6 +10,7 @@ from __future__ import annotations
 
 import dataclasses
 import itertools
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -137,10 +138,18 @@ def _yaml_line(path: Path, dotted: str) -> int | None:
 
 # -- overrides -----------------------------------------------------------------------------
 def parse_overrides(overrides: list[str]) -> list[Override]:
-    try:
-        return OverridesParser.create().parse_overrides(list(overrides))
-    except HydraException as err:
-        raise ConfigError(f"cannot parse the command-line overrides: {err}") from None
+    parser = OverridesParser.create()
+    parsed = []
+    for line in overrides:
+        try:
+            parsed += parser.parse_overrides([line])
+        except HydraException as err:
+            reason = str(err).splitlines()[0]
+            raise ConfigError(
+                f"cannot parse the override {line!r}: {reason}. Overrides are key=value; quote values holding "
+                "'=', spaces or brackets, e.g. run_dir='\"a=b\"'"
+            ) from None
+    return parsed
 
 
 def expand_sweeps(overrides: list[str]) -> list[list[str]]:
@@ -203,6 +212,7 @@ def validate_choices(cfg: DictConfig, schema: Any, prefix: str = "") -> None:
     """Check every ``choice(...)`` field against its allowed values."""
     if not dataclasses.is_dataclass(schema):
         return
+    hints = typing.get_type_hints(schema)
     for f in dataclasses.fields(schema):
         value = cfg.get(f.name) if cfg is not None else None
         allowed = f.metadata.get("choices")
@@ -211,7 +221,7 @@ def validate_choices(cfg: DictConfig, schema: Any, prefix: str = "") -> None:
                 f"bad value for '{prefix}{f.name}': {value!r}{did_you_mean(str(value), allowed)}; "
                 f"expected one of {', '.join(allowed)}"
             )
-        sub = f.type if isinstance(f.type, type) else None
+        sub = hints.get(f.name)
         if sub is not None and dataclasses.is_dataclass(sub) and isinstance(value, DictConfig):
             validate_choices(value, sub, f"{prefix}{f.name}.")
 

@@ -101,6 +101,7 @@ class TinyClassifierConfig:
     layers: int = 2  # transformer encoder layers
     heads: int = 4  # attention heads
     max_positions: int = 512  # longest input
+    dropout: float = 0.1  # dropout inside the encoder layers
 
 
 class TinyClassifier(nn.Module):
@@ -109,8 +110,8 @@ class TinyClassifier(nn.Module):
         self.pad_id = pad_id
         self.embed = nn.Embedding(vocab_size, cfg.dim, padding_idx=pad_id)
         self.positions = nn.Embedding(cfg.max_positions, cfg.dim)
-        layer = nn.TransformerEncoderLayer(cfg.dim, cfg.heads, 4 * cfg.dim, dropout=0.0, batch_first=True)
-        self.encoder = nn.TransformerEncoder(layer, cfg.layers)
+        layer = nn.TransformerEncoderLayer(cfg.dim, cfg.heads, 4 * cfg.dim, dropout=cfg.dropout, batch_first=True)
+        self.encoder = nn.TransformerEncoder(layer, cfg.layers, enable_nested_tensor=False)
         self.head = nn.Linear(cfg.dim, num_labels)
 
     def forward(self, input_ids, attention_mask, labels=None, **_):

@@ -68,6 +68,7 @@ class Trainer:
         self.allow_resume = resume
         self.task = task
         self.run_dir = Path(run_dir)
+        self.run_dir.mkdir(parents=True, exist_ok=True)
         self.seed = seed
         self.dist = dist or distributed.DistInfo(device=distributed.resolve_device(cfg.device))
         self.device = self.dist.device
@@ -118,6 +119,9 @@ class Trainer:
         return DataLoader(
             self.task.dataset(split), batch_sampler=[s for s in shards if s], collate_fn=self.task.collate,
             num_workers=self.cfg.num_workers, pin_memory=self.device.type == "cuda",
+            # A private generator: creating a loader iterator would otherwise draw from the global
+            # RNG, so a resumed run (one extra iterator) would get different dropout masks.
+            generator=torch.Generator().manual_seed(self.seed),
         )
 
     # -- state ----------------------------------------------------------------------------
