@@ -23,6 +23,7 @@ INITS = ("pretrained", "random")
 
 # Config overrides that keep pre-trained weights loadable: fewer layers keep the first blocks,
 # dropout changes no tensor. Anything else changes tensor shapes and needs `init="random"`.
+_TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
 _PRETRAINED_SAFE_OVERRIDES = {"num_hidden_layers", "hidden_dropout_prob", "attention_probs_dropout_prob"}
 
 
@@ -58,7 +59,7 @@ def default_backbone_dir() -> Path:
 
 
 @contextlib.contextmanager
-def _quiet_transformers():
+def quiet_transformers():
     """Silence the per-load progress bars and load reports; we report what matters ourselves."""
     from transformers.utils import logging as hf_logging
 
@@ -102,7 +103,7 @@ def locate_backbone(spec: str = "default", *, allow_download: bool = False) -> t
             f"a model id already in the local Hugging Face cache, or 'default' ({DEFAULT_BACKBONE})"
         )
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             AutoConfig.from_pretrained(spec, local_files_only=not allow_download)
     except (OSError, ValueError) as exc:
         from huggingface_hub.constants import HF_HUB_CACHE
@@ -145,7 +146,7 @@ def resolve_backbone(
     overrides = {k: v for k, v in overrides.items() if v is not None}
     location, name, local_only = locate_backbone(spec, allow_download=allow_download)
     model_class = AutoModelForMaskedLM if with_mlm_head else AutoModel
-    with _quiet_transformers():
+    with quiet_transformers():
         config = AutoConfig.from_pretrained(location, local_files_only=local_only)
         unknown = sorted(k for k in overrides if not hasattr(config, k))
         if unknown:
@@ -176,11 +177,13 @@ def resolve_backbone(
                 mlm_head_pretrained = not head_missing
                 if head_missing:
                     log.info("backbone %s has no MLM-head weights; the head starts random", name)
-        try:
-            tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
-        except (OSError, ValueError, TypeError) as exc:
-            log.warning("backbone %s ships no usable tokenizer (%s)", location, str(exc).splitlines()[0])
-            tokenizer = None
+        tokenizer = None
+        if not Path(location).is_dir() or any((Path(location) / f).is_file() for f in _TOKENIZER_FILES):
+            # Without these files transformers builds an empty tokenizer instead of failing.
+            try:
+                tokenizer = AutoTokenizer.from_pretrained(location, local_files_only=local_only)
+            except (OSError, ValueError, TypeError) as exc:
+                log.warning("backbone %s ships no usable tokenizer (%s)", location, str(exc).splitlines()[0])
     return Backbone(model, tokenizer, name, location, init, mlm_head_pretrained)
 
 
@@ -205,13 +208,18 @@ def load_hf_tokenizer(spec: str = "default", *, allow_download: bool = False) ->
     from transformers import AutoTokenizer
 
     location, _, local_only = locate_backbone(spec, allow_download=allow_download)
+    if Path(location).is_dir() and not any((Path(location) / f).is_file() for f in _TOKENIZER_FILES):
+        raise ConfigError(
+            f"backbone {spec!r} ({location}) has no tokenizer files ({', '.join(_TOKENIZER_FILES[:3])}, ...); "
+            "save one there with `tokenizer.save_pretrained(folder)`"
+        )
     try:
-        with _quiet_transformers():
+        with quiet_transformers():
             return AutoTokenizer.from_pretrained(location, local_files_only=local_only)
     except (OSError, ValueError, TypeError) as exc:
         raise ConfigError(
-            f"backbone {spec!r} ({location}) has no tokenizer files (vocab.txt / tokenizer.json); save one there "
-            f"with `tokenizer.save_pretrained(folder)` ({str(exc).splitlines()[0]})"
+            f"backbone {spec!r} ({location}): its tokenizer files do not load ({str(exc).splitlines()[0]}); "
+            "save a working one there with `tokenizer.save_pretrained(folder)`"
         ) from None
 
 

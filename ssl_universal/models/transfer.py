@@ -143,8 +143,7 @@ def assign_symbols(
         if hf_tokenizer is None:
             raise ConfigError(f"assignment {assignment!r} needs the backbone's tokenizer, but '{backbone_name}' ships none")
         own = hf_special_ids(hf_tokenizer)
-        where = {s: i for i, s in enumerate(symbols)}
-        special_positions = {where[s]: own[s] for s in Tokenizer.specials if s in where}
+        special_positions = _special_positions(tokenizer, own)
         ordinary = [i for i in range(len(symbols)) if i not in special_positions]
         candidates = candidate_token_ids(hf_tokenizer)
         if len(ordinary) > len(candidates):
@@ -170,6 +169,19 @@ def assign_symbols(
     tokens = [vocabulary[t] if t is not None and t < len(vocabulary) else None for t in token_ids]
     uses_seed = assignment in ("random", "reinit", "scratch")
     return SymbolMapping(assignment, backbone_name, seed if uses_seed else None, counts_file, symbols, token_ids, tokens)
+
+
+def _special_positions(tokenizer: Tokenizer, own: dict[str, int | None]) -> dict[int, int | None]:
+    """Task id of each special symbol → the backbone's id for it (None: it has none, the row is new)."""
+    positions = {}
+    for symbol in Tokenizer.specials:
+        try:
+            task_id = getattr(tokenizer, f"{symbol.strip('<>')}_id")
+        except (KeyError, AttributeError, ConfigError):
+            continue  # this tokenizer has no such special symbol
+        if task_id is not None:
+            positions[int(task_id)] = own[symbol]
+    return positions
 
 
 def _check_same_vocabulary(tokenizer: Tokenizer, hf_tokenizer: Any, backbone_name: str) -> None:

@@ -16,7 +16,7 @@ from torch import nn
 
 from ..errors import ConfigError
 from ..registry import register_model
-from .backbone import Backbone, resolve_backbone
+from .backbone import Backbone, quiet_transformers, resolve_backbone
 from .heads import POOLINGS, SequenceHead, SpanHead, TokenHead, span_loss, token_cross_entropy
 from .transfer import (
     ASSIGNMENTS,
@@ -173,13 +173,15 @@ class TransferModel(nn.Module):
         state = {f"{prefix}.{k}": v for k, v in self.encoder.state_dict().items()}
         state.update({f"head.{k}": v for k, v in self.head.state_dict().items()})
         save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(directory / "model.safetensors"), metadata={"format": "pt"})
-        self.export_config().save_pretrained(str(directory))
+        with quiet_transformers():
+            self.export_config().save_pretrained(str(directory))
         self._save_extras(directory)
 
     def _save_extras(self, directory: Path) -> None:
         self.mapping.save(directory)
         if self.hf_tokenizer is not None:
-            self.hf_tokenizer.save_pretrained(str(directory))
+            with quiet_transformers():
+                self.hf_tokenizer.save_pretrained(str(directory))
 
 
 class SequenceClassifier(TransferModel):
@@ -293,7 +295,8 @@ class MaskedLM(TransferModel):
         """Hugging Face layout of the whole masked LM (``AutoModelForMaskedLM`` and ``AutoModel`` load it)."""
         directory = Path(directory)
         self.hf.config.ssl_universal = {"head": self.head_kind, "model_config": asdict(self.cfg), "backbone": self.backbone_name}
-        self.hf.save_pretrained(str(directory))
+        with quiet_transformers():
+            self.hf.save_pretrained(str(directory))
         self._save_extras(directory)
 
 

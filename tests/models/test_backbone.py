@@ -49,6 +49,36 @@ def test_unknown_model_id_is_not_downloaded():
         resolve_backbone("no-such-owner/no-such-model-xyz")
 
 
+def test_model_id_in_the_local_cache_loads_offline(tmp_path, monkeypatch):
+    import huggingface_hub.constants
+    from transformers import BertConfig, BertModel
+
+    repo = tmp_path / "models--someone--tiny"
+    snapshot = repo / "snapshots" / ("a" * 40)
+    snapshot.mkdir(parents=True)
+    (repo / "refs").mkdir()
+    (repo / "refs" / "main").write_text("a" * 40)
+    config = BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8)
+    BertModel(config).save_pretrained(str(snapshot))
+    monkeypatch.setattr(huggingface_hub.constants, "HF_HUB_CACHE", str(tmp_path))
+    backbone = resolve_backbone("someone/tiny")
+    assert backbone.name == "someone--tiny" and backbone.model.config.hidden_size == 8
+
+
+def test_folder_without_tokenizer_gives_none_and_a_clear_error_where_needed(tmp_path, make_task):
+    from transformers import BertConfig, BertModel
+
+    from ssl_universal.models.zoo import TransferModelConfig, seq_classifier
+
+    config = BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8)
+    BertModel(config).save_pretrained(str(tmp_path))
+    assert resolve_backbone(str(tmp_path)).tokenizer is None
+    with pytest.raises(ConfigError, match="tokenizer"):
+        seq_classifier(TransferModelConfig(backbone=str(tmp_path), assignment="random"), make_task())
+    model = seq_classifier(TransferModelConfig(backbone=str(tmp_path), assignment="reinit"), make_task())
+    assert model.encoder.embeddings.word_embeddings.num_embeddings == 9
+
+
 def test_folder_without_config_is_refused(tmp_path):
     with pytest.raises(ConfigError, match="config.json"):
         resolve_backbone(str(tmp_path))
