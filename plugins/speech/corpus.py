@@ -98,12 +98,13 @@ def plan_utterances(cfg: CorpusConfig, voices: list[Voice], rng: np.random.Gener
     if "style" in cfg.tasks:
         for voice in (v for v in voices if v.engine == "espeak-ng"):
             for style, settings in texts.STYLES.items():
-                for i in range(_count(4, s)):
+                n = max(2, _count(4, s))
+                for i in range(n):
                     text = texts.STYLE_SENTENCES[int(rng.integers(len(texts.STYLE_SENTENCES)))]
                     jitter = _jitter(rng)
                     prosody = {**settings, "rate_scale": settings["rate_scale"] * jitter["rate_scale"],
                                "pitch_shift": settings["pitch_shift"] + jitter["pitch_shift"]}
-                    split = "test" if i % 4 == 3 else "train"
+                    split = "test" if i % 4 == 3 or i == n - 1 else "train"
                     plan.append(Utterance("style", split, voice, text, style, prosody))
     counters: Counter = Counter()
     for utt in plan:
@@ -115,7 +116,7 @@ def plan_utterances(cfg: CorpusConfig, voices: list[Voice], rng: np.random.Gener
 def _write_wav(path: Path, wave: np.ndarray, sample_rate: int, subtype: str = "PCM_16") -> int:
     path.parent.mkdir(parents=True, exist_ok=True)
     peak = float(np.abs(wave).max()) if wave.size else 0.0
-    if subtype == "PCM_16" and peak > 0.99:  # never clip: scale down instead
+    if peak > 0.99:  # never clip: scale down instead
         wave = wave * (0.99 / peak)
     sf.write(str(path), wave, sample_rate, subtype=subtype)
     return int(wave.size)
@@ -165,7 +166,8 @@ def _noise_folders(cfg: CorpusConfig, rng: np.random.Generator, out: Path, speec
     length = int(cfg.noise_seconds * sr)
     for split in ("train", "test"):
         base = out / "noise" / split
-        colours = ("white", "pink", "brown") if split == "train" else tuple(noises.COLOURS)
+        # test-only colours first, so even a tiny test split holds them
+        colours = ("white", "pink", "brown") if split == "train" else ("blue", "violet", "white", "pink", "brown")
         for i in range(n):  # test-only: blue and violet noise, mains hum
             colour = colours[i % len(colours)]
             _write_wav(base / "noise" / f"{colour}_{i:03d}.wav", noises.coloured_noise(colour, length, rng) * 0.2, sr)
@@ -207,7 +209,9 @@ def _rooms(cfg: CorpusConfig, out: Path) -> dict:
     counts = {}
     for split, count, seed in (("train", cfg.rirs, cfg.seed * 2 + 1), ("test", max(1, cfg.rirs // 2), cfg.seed * 2 + 2)):
         for i, rir in enumerate(simulate_rirs(count, cfg.sample_rate, seed)):
-            _write_wav(out / "rir" / split / f"room_{i:03d}.wav", rir, cfg.sample_rate, subtype="FLOAT")
+            # 24-bit PCM, not float: libsndfile stamps float WAVs with the time of writing (PEAK chunk).
+            rir = rir * (0.9 / max(float(np.abs(rir).max()), 1e-12))
+            _write_wav(out / "rir" / split / f"room_{i:03d}.wav", rir, cfg.sample_rate, subtype="PCM_24")
         counts[split] = count
     return counts
 
