@@ -198,15 +198,16 @@ def prepare_ner(out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR,
 PREPARERS = {"classification": prepare_classification, "mlm": prepare_mlm, "qa": prepare_qa, "ner": prepare_ner}
 
 
-def prepare(kind: str, out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR) -> Path:
+def prepare(kind: str, out_dir: Path, seed: int = 0, fortunes_dir: Path | None = None) -> Path:
     """Write the ``kind`` set into ``out_dir`` (made atomically: a half-written folder never appears)."""
     if kind not in PREPARERS:
         raise DataError(f"unknown prepared text set {kind!r}; known: {', '.join(PREPARERS)}")
+    fortunes_dir = Path(fortunes_dir) if fortunes_dir is not None else FORTUNES_DIR
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}-", dir=out_dir.parent))
     try:
-        PREPARERS[kind](staging, seed=seed, fortunes_dir=Path(fortunes_dir))
+        PREPARERS[kind](staging, seed=seed, fortunes_dir=fortunes_dir)
         (staging / "SOURCE.txt").write_text(
             f"{kind} set made from {fortunes_dir} by ssl_universal text plugin, seed {seed}, format {FORMAT_VERSION}\n"
         )
@@ -219,7 +220,7 @@ def prepare(kind: str, out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUN
     return out_dir
 
 
-def ensure_prepared(kind: str, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR) -> Path:
+def ensure_prepared(kind: str, seed: int = 0, fortunes_dir: Path | None = None) -> Path:
     """The cached ``kind`` set for ``seed``, made on first use under the text cache folder."""
     from .common import cache_root
 

@@ -93,10 +93,17 @@ class ExtractiveQATask(Task):
     def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
         input_ids, attention_mask = pad_sequences([e["input_ids"] for e in examples], special_id(self.tokenizer, "pad"))
         token_type_ids, _ = pad_sequences([e["token_type_ids"] for e in examples], 0)
+        # Where an answer may start or end: the context, and CLS (the label of windows without the answer).
+        passage_mask = torch.zeros_like(attention_mask)
+        for row, example in enumerate(examples):
+            offsets = self._window_offsets[example["window_id"]]
+            passage_mask[row, : len(offsets)] = torch.tensor([o is not None for o in offsets], dtype=torch.long)
+            passage_mask[row, 0] = 1
         return {
             "input_ids": input_ids,
             "attention_mask": attention_mask,
             "token_type_ids": token_type_ids,
+            "passage_mask": passage_mask,
             "start_positions": torch.tensor([e["start_position"] for e in examples], dtype=torch.long),
             "end_positions": torch.tensor([e["end_position"] for e in examples], dtype=torch.long),
             "window_ids": torch.tensor([e["window_id"] for e in examples], dtype=torch.long),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 import random
 
 import pytest
@@ -85,7 +86,20 @@ def tiny_bert(kind: str, vocab_size: int, num_labels: int = 2, seed: int = 0):
         intermediate_size=64, max_position_embeddings=256, num_labels=num_labels,
         hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
     )
-    return getattr(transformers, f"BertFor{kind}")(config)
+    return _KeywordFilter(getattr(transformers, f"BertFor{kind}")(config))
+
+
+class _KeywordFilter(torch.nn.Module):
+    """Passes a Hugging Face model only the batch keys its forward knows (tasks may add hints such
+    as ``passage_mask`` that the core models use)."""
+
+    def __init__(self, model):
+        super().__init__()
+        self.model = model
+        self.known = set(inspect.signature(model.forward).parameters)
+
+    def forward(self, **batch):
+        return self.model(**{k: v for k, v in batch.items() if k in self.known})
 
 
 def train(task, model, steps: int, batch_size: int = 16, lr: float = 3e-3, seed: int = 0):
