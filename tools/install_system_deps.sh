@@ -1,0 +1,16 @@
+#!/usr/bin/env bash
+# Debian packages the project uses: English text (fortunes), synthetic speech (espeak-ng, flite),
+# audio tools (sox, libsndfile). With arguments, installs only those packages.
+set -euo pipefail
+packages=("$@")
+[ ${#packages[@]} -gt 0 ] || packages=(fortunes fortunes-min espeak-ng flite sox libsndfile1)
+missing=()
+for p in "${packages[@]}"; do
+    dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
+done
+[ ${#missing[@]} -eq 0 ] && exit 0
+sudo=""
+[ "$(id -u)" -eq 0 ] || sudo="sudo"
+echo "installing Debian packages: ${missing[*]}" >&2
+$sudo apt-get update -qq
+DEBIAN_FRONTEND=noninteractive $sudo apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
