@@ -125,6 +125,7 @@ def test_qa_answer_spans_round_trip(tmp_path, make_english_task):
     assert inside >= 30  # every question's answer is inside at least one window
 
 
+@pytest.mark.slow
 def test_qa_learns_above_chance(tmp_path, make_task, loop):
     write_qa(tmp_path)
     task = make_task("extractive_qa", data_dir=str(tmp_path), max_length=64, doc_stride=16, max_query_length=16)
@@ -214,6 +215,7 @@ def test_mlm_masks_80_10_10_and_eval_masks_are_fixed(tmp_path, make_task):
     assert not bool((torch.isin(original, specials) & chosen).any())  # CLS/SEP/PAD are never predicted
 
 
+@pytest.mark.slow
 def test_mlm_learns_above_chance(tmp_path, make_task, loop):
     write_text(tmp_path)
     task = make_task("masked_lm", data_dir=str(tmp_path), max_length=32)
