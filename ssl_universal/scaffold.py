@@ -59,8 +59,8 @@ from ssl_universal import Task, TaskConfig
 class MajorityConfig(TaskConfig):
     num_train: int = 2000  # generated training sequences
     num_eval: int = 300  # generated valid/test sequences each
-    min_length: int = 8  # shortest generated sequence
-    max_length: int = 32  # longest generated sequence
+    min_symbols: int = 8  # shortest generated sequence
+    max_symbols: int = 32  # longest generated sequence
 
 
 class MajorityTask(Task):
@@ -82,7 +82,7 @@ class MajorityTask(Task):
         alphabet = self.tokenizer.cfg.alphabet
         examples = []
         for _ in range(sizes[split]):
-            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(self.cfg.min_length, self.cfg.max_length)))
+            text = "".join(rng.choice(alphabet) for _ in range(rng.randint(self.cfg.min_symbols, self.cfg.max_symbols)))
             label = int(text.count(alphabet[0]) > text.count(alphabet[1]))
             examples.append({"input_ids": self.tokenizer.encode(text), "label": label})
         return examples
