@@ -18,4 +18,9 @@ register_task("extractive_qa")(ExtractiveQATask)
 register_task("token_classification")(TokenClassificationTask)
 register_task("masked_lm")(MaskedLMTask)
 
-__all__ = ["ExtractiveQATask", "MaskedLMTask", "TextClassificationTask", "TokenClassificationTask"]
+__all__ = [
+    "ExtractiveQATask",
+    "MaskedLMTask",
+    "TextClassificationTask",
+    "TokenClassificationTask",
+]

@@ -12,11 +12,21 @@ from ssl_universal.errors import DataError
 from ssl_universal.metrics import accuracy, macro_f1
 from ssl_universal.task import Task
 
-from .common import TextTaskConfig, check_length, hf_tokenizer_of, special_id, split_file
+from .common import (
+    TextTaskConfig,
+    check_length,
+    hf_tokenizer_of,
+    special_id,
+    split_file,
+)
 from .readers import read_table
 
 # Split names a saved Hugging Face DatasetDict may use for each of ours.
-_HF_SPLITS = {"train": ("train",), "valid": ("validation", "valid", "dev"), "test": ("test",)}
+_HF_SPLITS = {
+    "train": ("train",),
+    "valid": ("validation", "valid", "dev"),
+    "test": ("test",),
+}
 
 
 @dataclass
@@ -24,12 +34,18 @@ class TextClassificationConfig(TextTaskConfig):
     """Where the table is and which columns hold text and label."""
 
     max_length: int = 128  # longest input in tokens (special tokens included)
-    text_column: str = "text"  # column of the text: a header name, or a 0-based index such as "0"
-    text_pair_column: str | None = None  # column of the second sentence of a pair (NLI, paraphrase); None = single sentences
+    text_column: str = (
+        "text"  # column of the text: a header name, or a 0-based index such as "0"
+    )
+    text_pair_column: str | None = (
+        None  # column of the second sentence of a pair (NLI, paraphrase); None = single sentences
+    )
     label_column: str = "label"  # column of the label: a header name or an index
     header: str = "auto"  # auto | yes | no: whether the first row holds column names
     delimiter: str | None = None  # field separator; None = tab for .tsv, comma for .csv
-    labels: list[str] | None = None  # label vocabulary in id order; None = the sorted labels of the training split
+    labels: list[str] | None = (
+        None  # label vocabulary in id order; None = the sorted labels of the training split
+    )
 
 
 class TextClassificationTask(Task):
@@ -65,7 +81,14 @@ class TextClassificationTask(Task):
             return self._hf_rows(root, split)
         path = split_file(self.cfg, root, split, (".tsv", ".csv"))
         cfg = self.cfg
-        rows = read_table(path, cfg.text_column, cfg.label_column, cfg.text_pair_column, cfg.header, cfg.delimiter)
+        rows = read_table(
+            path,
+            cfg.text_column,
+            cfg.label_column,
+            cfg.text_pair_column,
+            cfg.header,
+            cfg.delimiter,
+        )
         return rows, str(path)
 
     def _hf_rows(self, root: Path, split: str) -> tuple[list[dict], str]:
@@ -74,18 +97,28 @@ class TextClassificationTask(Task):
         dataset_dict = datasets.load_from_disk(str(root))
         name = next((n for n in _HF_SPLITS[split] if n in dataset_dict), None)
         if name is None:
-            raise DataError(f"{root}: the saved dataset has splits {list(dataset_dict)}, none of {_HF_SPLITS[split]}")
+            raise DataError(
+                f"{root}: the saved dataset has splits {list(dataset_dict)}, none of {_HF_SPLITS[split]}"
+            )
         data = dataset_dict[name]
         cfg = self.cfg
         for column in (cfg.text_column, cfg.label_column, cfg.text_pair_column):
             if column is not None and column not in data.column_names:
-                raise DataError(f"{root} [{name}]: no column {column!r}; columns are {data.column_names}")
+                raise DataError(
+                    f"{root} [{name}]: no column {column!r}; columns are {data.column_names}"
+                )
         feature = data.features[cfg.label_column]
-        names = getattr(feature, "names", None)  # a ClassLabel stores ints and the names apart
+        names = getattr(
+            feature, "names", None
+        )  # a ClassLabel stores ints and the names apart
         rows = []
         for index, record in enumerate(data):
             label = record[cfg.label_column]
-            row = {"text": record[cfg.text_column], "label": names[label] if names else str(label), "line": index}
+            row = {
+                "text": record[cfg.text_column],
+                "label": names[label] if names else str(label),
+                "line": index,
+            }
             if cfg.text_pair_column is not None:
                 row["text_pair"] = record[cfg.text_pair_column]
             rows.append(row)
@@ -101,12 +134,17 @@ class TextClassificationTask(Task):
     def _encode(self, text: str, pair: str | None) -> tuple[list[int], list[int]]:
         hf = hf_tokenizer_of(self.tokenizer)
         if hf is not None:
-            encoded = hf(text, pair, add_special_tokens=True, return_token_type_ids=True)
+            encoded = hf(
+                text, pair, add_special_tokens=True, return_token_type_ids=True
+            )
             return list(encoded["input_ids"]), list(encoded["token_type_ids"])
         ids = self.tokenizer.encode(text)
         types = [0] * len(ids)
         if pair is not None:
-            second = [*self.tokenizer.encode(pair, add_special=False), special_id(self.tokenizer, "sep")]
+            second = [
+                *self.tokenizer.encode(pair, add_special=False),
+                special_id(self.tokenizer, "sep"),
+            ]
             ids, types = ids + second, types + [1] * len(second)
         return ids, types
 
@@ -123,7 +161,10 @@ class TextClassificationTask(Task):
             ids, types = self._encode(row["text"], row.get("text_pair"))
             if check_length(len(ids), self.cfg, f"{where}, line {row['line']}"):
                 sep = special_id(self.tokenizer, "sep")
-                ids, types = [*ids[: self.cfg.max_length - 1], sep], types[: self.cfg.max_length]
+                ids, types = (
+                    [*ids[: self.cfg.max_length - 1], sep],
+                    types[: self.cfg.max_length],
+                )
             example = {"input_ids": ids, "label": index[row["label"]]}
             if row.get("text_pair") is not None:
                 example["token_type_ids"] = types
@@ -131,14 +172,18 @@ class TextClassificationTask(Task):
         return examples
 
     def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        input_ids, attention_mask = pad_sequences([e["input_ids"] for e in examples], special_id(self.tokenizer, "pad"))
+        input_ids, attention_mask = pad_sequences(
+            [e["input_ids"] for e in examples], special_id(self.tokenizer, "pad")
+        )
         batch = {
             "input_ids": input_ids,
             "attention_mask": attention_mask,
             "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
         }
         if "token_type_ids" in examples[0]:
-            batch["token_type_ids"], _ = pad_sequences([e["token_type_ids"] for e in examples], 0)
+            batch["token_type_ids"], _ = pad_sequences(
+                [e["token_type_ids"] for e in examples], 0
+            )
         return batch
 
     # -- model side -----------------------------------------------------------------------
@@ -151,5 +196,7 @@ class TextClassificationTask(Task):
         labels = torch.cat([s["labels"] for s in steps]).tolist()
         return {
             "accuracy": accuracy(labels, predictions),
-            "macro_f1": macro_f1(labels, predictions, labels=list(range(self.num_labels))),
+            "macro_f1": macro_f1(
+                labels, predictions, labels=list(range(self.num_labels))
+            ),
         }

@@ -13,17 +13,27 @@ from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.task import TaskConfig
 
 # Names tried for each split when the config names no file; real corpora call "valid" "dev".
-SPLIT_STEMS = {"train": ("train",), "valid": ("valid", "dev", "validation"), "test": ("test",)}
+SPLIT_STEMS = {
+    "train": ("train",),
+    "valid": ("valid", "dev", "validation"),
+    "test": ("test",),
+}
 
 
 @dataclass
 class TextTaskConfig(TaskConfig):
     """Options every text task has: where its split files are and which prepared data to use."""
 
-    train_file: str | None = None  # training file, relative to data_dir or absolute; None = train.<ext>
+    train_file: str | None = (
+        None  # training file, relative to data_dir or absolute; None = train.<ext>
+    )
     valid_file: str | None = None  # validation file; None = valid.<ext> or dev.<ext>
-    test_file: str | None = None  # test file; None = test.<ext> (set it to the dev file when there is no test set)
-    prepare_seed: int = 0  # seed of the data generated from fortunes when data_dir is unset
+    test_file: str | None = (
+        None  # test file; None = test.<ext> (set it to the dev file when there is no test set)
+    )
+    prepare_seed: int = (
+        0  # seed of the data generated from fortunes when data_dir is unset
+    )
 
 
 def cache_root() -> Path:
@@ -33,17 +43,25 @@ def cache_root() -> Path:
     return root / "text"
 
 
-def split_file(cfg: TextTaskConfig, data_dir: Path, split: str, extensions: tuple[str, ...]) -> Path:
+def split_file(
+    cfg: TextTaskConfig, data_dir: Path, split: str, extensions: tuple[str, ...]
+) -> Path:
     """The file of ``split``: the configured one, else the first of the conventional names that exists."""
     if split not in SPLIT_STEMS:
-        raise ConfigError(f"unknown split {split!r}; expected one of {', '.join(SPLIT_STEMS)}")
+        raise ConfigError(
+            f"unknown split {split!r}; expected one of {', '.join(SPLIT_STEMS)}"
+        )
     configured = getattr(cfg, f"{split}_file")
     if configured:
         path = data_dir / Path(configured).expanduser()
         if not path.is_file():
-            raise DataError(f"{split}_file {configured!r} does not exist (looked for {path})")
+            raise DataError(
+                f"{split}_file {configured!r} does not exist (looked for {path})"
+            )
         return path
-    tried = [data_dir / f"{stem}{ext}" for stem in SPLIT_STEMS[split] for ext in extensions]
+    tried = [
+        data_dir / f"{stem}{ext}" for stem in SPLIT_STEMS[split] for ext in extensions
+    ]
     for path in tried:
         if path.is_file():
             return path
@@ -93,7 +111,9 @@ def vocab_size_of(tokenizer: Any) -> int:
     return len(hf) if hf is not None else int(tokenizer.vocab_size)
 
 
-def model_inputs(batch: dict[str, torch.Tensor], private: tuple[str, ...]) -> dict[str, torch.Tensor]:
+def model_inputs(
+    batch: dict[str, torch.Tensor], private: tuple[str, ...]
+) -> dict[str, torch.Tensor]:
     """The batch without the task's bookkeeping keys, i.e. what the model's forward takes."""
     return {k: v for k, v in batch.items() if k not in private}
 

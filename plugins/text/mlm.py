@@ -3,8 +3,8 @@
 from __future__ import annotations
 
 import math
-from functools import cached_property
 from dataclasses import dataclass
+from functools import cached_property
 from pathlib import Path
 
 import torch
@@ -13,7 +13,13 @@ from ssl_universal.data.collate import pad_sequences
 from ssl_universal.errors import ConfigError
 from ssl_universal.task import Task
 
-from .common import TextTaskConfig, hf_tokenizer_of, special_id, split_file, vocab_size_of
+from .common import (
+    TextTaskConfig,
+    hf_tokenizer_of,
+    special_id,
+    split_file,
+    vocab_size_of,
+)
 from .readers import read_lines
 
 IGNORE = -100
@@ -26,7 +32,9 @@ class MaskedLMConfig(TextTaskConfig):
     max_length: int = 128  # tokens per chunk, special tokens included
     mask_prob: float = 0.15  # share of tokens chosen for prediction
     mask_token_prob: float = 0.8  # of the chosen: replaced by the mask token
-    random_token_prob: float = 0.1  # of the chosen: replaced by a random token (the rest stay as they are)
+    random_token_prob: float = (
+        0.1  # of the chosen: replaced by a random token (the rest stay as they are)
+    )
     max_lines: int | None = None  # read at most this many lines per split; None = all
 
 
@@ -46,9 +54,13 @@ class MaskedLMTask(Task):
         if not 0.0 < cfg.mask_prob < 1.0:
             raise ConfigError(f"task.mask_prob must be in (0, 1), got {cfg.mask_prob}")
         if cfg.mask_token_prob + cfg.random_token_prob > 1.0:
-            raise ConfigError("task.mask_token_prob + task.random_token_prob must not exceed 1")
+            raise ConfigError(
+                "task.mask_token_prob + task.random_token_prob must not exceed 1"
+            )
         if cfg.max_length < 3:
-            raise ConfigError(f"task.max_length must leave room for text between CLS and SEP, got {cfg.max_length}")
+            raise ConfigError(
+                f"task.max_length must leave room for text between CLS and SEP, got {cfg.max_length}"
+            )
 
     @property
     def data_dir(self) -> Path:
@@ -61,7 +73,9 @@ class MaskedLMTask(Task):
     def _encode_lines(self, lines: list[str]) -> list[list[int]]:
         hf = hf_tokenizer_of(self.tokenizer)
         if hf is not None:
-            return [list(ids) for ids in hf(lines, add_special_tokens=False)["input_ids"]]
+            return [
+                list(ids) for ids in hf(lines, add_special_tokens=False)["input_ids"]
+            ]
         return [self.tokenizer.encode(line, add_special=False) for line in lines]
 
     def load_split(self, split: str) -> list[dict]:
@@ -74,13 +88,17 @@ class MaskedLMTask(Task):
             stream += [*ids, sep]  # SEP between documents, as in BERT pre-training
         body = self.cfg.max_length - 2
         chunks = [stream[i : i + body] for i in range(0, len(stream), body)]
-        examples = [{"input_ids": [cls, *chunk, sep]} for chunk in chunks if len(chunk) > 1]
+        examples = [
+            {"input_ids": [cls, *chunk, sep]} for chunk in chunks if len(chunk) > 1
+        ]
         if split != "train":
             for number, example in enumerate(examples):
                 example["mask_seed"] = self.cfg.prepare_seed * 1_000_003 + number
         return examples
 
-    def _mask(self, ids: torch.Tensor, generator: torch.Generator | None) -> tuple[torch.Tensor, torch.Tensor]:
+    def _mask(
+        self, ids: torch.Tensor, generator: torch.Generator | None
+    ) -> tuple[torch.Tensor, torch.Tensor]:
         """(masked ids, labels) of one chunk, 80/10/10 over the chosen positions (specials never chosen)."""
         special = torch.isin(ids, self._special_ids)
         draw = torch.rand(ids.shape[0], generator=generator)
@@ -93,7 +111,11 @@ class MaskedLMTask(Task):
         how = torch.rand(ids.shape[0], generator=generator)
         masked = ids.clone()
         to_mask = chosen & (how < self.cfg.mask_token_prob)
-        to_random = chosen & (how >= self.cfg.mask_token_prob) & (how < self.cfg.mask_token_prob + self.cfg.random_token_prob)
+        to_random = (
+            chosen
+            & (how >= self.cfg.mask_token_prob)
+            & (how < self.cfg.mask_token_prob + self.cfg.random_token_prob)
+        )
         masked[to_mask] = special_id(self.tokenizer, "mask")
         random_ids = torch.randint(self._vocab_size, ids.shape, generator=generator)
         masked[to_random] = random_ids[to_random]
@@ -113,13 +135,23 @@ class MaskedLMTask(Task):
         masked, labels = [], []
         for example in examples:
             seed = example.get("mask_seed")
-            generator = torch.Generator().manual_seed(seed) if seed is not None else None
-            m, label = self._mask(torch.as_tensor(example["input_ids"], dtype=torch.long), generator)
+            generator = (
+                torch.Generator().manual_seed(seed) if seed is not None else None
+            )
+            m, label = self._mask(
+                torch.as_tensor(example["input_ids"], dtype=torch.long), generator
+            )
             masked.append(m)
             labels.append(label)
-        input_ids, attention_mask = pad_sequences(masked, special_id(self.tokenizer, "pad"))
+        input_ids, attention_mask = pad_sequences(
+            masked, special_id(self.tokenizer, "pad")
+        )
         labels_padded, _ = pad_sequences(labels, IGNORE)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels_padded}
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "labels": labels_padded,
+        }
 
     # -- model side -----------------------------------------------------------------------
     @property
@@ -131,7 +163,9 @@ class MaskedLMTask(Task):
         logits = outputs["logits"].detach().float()
         labels = batch["labels"]
         keep = labels != IGNORE
-        token_losses = torch.nn.functional.cross_entropy(logits[keep], labels[keep], reduction="sum")
+        token_losses = torch.nn.functional.cross_entropy(
+            logits[keep], labels[keep], reduction="sum"
+        )
         correct = (logits[keep].argmax(-1) == labels[keep]).sum()
         return {
             "loss": float(loss),
@@ -146,5 +180,7 @@ class MaskedLMTask(Task):
         mean_loss = sum(s["masked_loss_sum"] for s in steps) / max(masked, 1)
         return {
             "mlm_accuracy": 100.0 * sum(s["correct"] for s in steps) / max(masked, 1),
-            "perplexity": math.exp(min(mean_loss, 50.0)),  # capped so a diverged run still reports a number
+            "perplexity": math.exp(
+                min(mean_loss, 50.0)
+            ),  # capped so a diverged run still reports a number
         }

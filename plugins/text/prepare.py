@@ -28,25 +28,32 @@ FORTUNES_DIR = Path("/usr/share/games/fortunes")
 FORMAT_VERSION = 1  # bump when the generated files change, so caches are rebuilt
 CLASSIFICATION_CATEGORIES = ("computers", "food", "law", "startrek")
 # Prose files for the MLM, QA and NER sets (drawings, tiny and foreign-language files left out).
-PROSE_CATEGORIES = (
-    "computers", "cookie", "definitions", "drugs", "education", "food", "fortunes", "humorists", "kids",
-    "law", "linux", "literature", "love", "magic", "medicine", "men-women", "miscellaneous", "news",
-    "people", "pets", "platitudes", "politics", "riddles", "science", "songs-poems", "sports",
-    "startrek", "wisdom", "work", "zippy",
+PROSE_CATEGORIES = tuple(
+    str.split(
+        "computers cookie definitions drugs education food fortunes humorists kids law linux literature love magic medicine "
+        "men-women miscellaneous news people pets platitudes politics riddles science songs-poems sports startrek wisdom work zippy"
+    )
 )
 SPLIT_SHARES = (("train", 0.8), ("valid", 0.1), ("test", 0.1))
 _STOPWORDS = set(
-    "about after again against also because been before being below between both could does doing down "
-    "during each from further have having here hers herself himself into itself just more most myself "
-    "once only other ours ourselves over same should some such than that their theirs them themselves "
-    "then there these they this those through under until very were what when where which while whom "
-    "will with would your yours yourself yourselves".split()
+    str.split(
+        "about after again against also because been before being below between both could does "
+        "doing down during each from further have having here hers herself himself into itself just "
+        "more most myself once only other ours ourselves over same should some such than that their "
+        "theirs them themselves then there these they this those through under until very were what "
+        "when where which while whom will with would your yours yourself yourselves"
+    )
 )
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z\"'])")
 _WORD = re.compile(r"[A-Za-z]+(?:'[a-z]+)?|\d+(?:[.,:]\d+)*|[^\w\s]")
 
 
-def read_fortunes(category: str, fortunes_dir: Path = FORTUNES_DIR, min_chars: int = 20, max_chars: int = 400) -> list[str]:
+def read_fortunes(
+    category: str,
+    fortunes_dir: Path = FORTUNES_DIR,
+    min_chars: int = 20,
+    max_chars: int = 400,
+) -> list[str]:
     """Fortunes of one file, attribution removed, whitespace collapsed, within a length range."""
     path = Path(fortunes_dir) / category
     if not path.is_file():
@@ -73,31 +80,51 @@ def _split(items: list, rng: random.Random) -> dict[str, list]:
     rng.shuffle(items)
     out, start = {}, 0
     for i, (name, share) in enumerate(SPLIT_SHARES):
-        end = len(items) if i == len(SPLIT_SHARES) - 1 else start + round(share * len(items))
+        end = (
+            len(items)
+            if i == len(SPLIT_SHARES) - 1
+            else start + round(share * len(items))
+        )
         out[name] = items[start:end]
         start = end
     return out
 
 
 def _prose(fortunes_dir: Path, max_chars: int = 400) -> list[str]:
-    return [t for c in PROSE_CATEGORIES for t in read_fortunes(c, fortunes_dir, max_chars=max_chars)]
+    return [
+        t
+        for c in PROSE_CATEGORIES
+        for t in read_fortunes(c, fortunes_dir, max_chars=max_chars)
+    ]
 
 
 # -- the four sets --------------------------------------------------------------------------------
-def prepare_classification(out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR) -> None:
+def prepare_classification(
+    out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR
+) -> None:
     """train/valid/test.tsv with columns ``text`` and ``label`` (the fortune's file), balanced per class."""
     rng = random.Random(seed)
-    per_category = {c: read_fortunes(c, fortunes_dir) for c in CLASSIFICATION_CATEGORIES}
+    per_category = {
+        c: read_fortunes(c, fortunes_dir) for c in CLASSIFICATION_CATEGORIES
+    }
     size = min(len(v) for v in per_category.values())
     rows = []
     for category, texts in per_category.items():
         rows += [(t, category) for t in rng.sample(texts, size)]
     for split, part in _split(sorted(rows), rng).items():
-        lines = ["text\tlabel", *(f"{text.replace(chr(9), ' ')}\t{label}" for text, label in part)]
+        lines = [
+            "text\tlabel",
+            *(f"{text.replace(chr(9), ' ')}\t{label}" for text, label in part),
+        ]
         (out_dir / f"{split}.tsv").write_text("\n".join(lines) + "\n", encoding="utf-8")
 
 
-def prepare_mlm(out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR, max_documents: int = 4000) -> None:
+def prepare_mlm(
+    out_dir: Path,
+    seed: int = 0,
+    fortunes_dir: Path = FORTUNES_DIR,
+    max_documents: int = 4000,
+) -> None:
     """train/valid/test.txt, one fortune per line."""
     rng = random.Random(seed)
     texts = _prose(fortunes_dir)
@@ -126,10 +153,19 @@ def _cloze(context: str, rng: random.Random) -> dict | None:
     offset, sentence, word = rng.choice(candidates)
     question = sentence[: word.start()] + "what" + sentence[word.end() :]
     question = question.rstrip(" .!?;:,\"'") + "?"
-    return {"question": question, "text": word.group(), "answer_start": offset + word.start()}
+    return {
+        "question": question,
+        "text": word.group(),
+        "answer_start": offset + word.start(),
+    }
 
 
-def prepare_qa(out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR, max_questions: int = 2000) -> None:
+def prepare_qa(
+    out_dir: Path,
+    seed: int = 0,
+    fortunes_dir: Path = FORTUNES_DIR,
+    max_questions: int = 2000,
+) -> None:
     """train/valid/test.json in SQuAD v1.1 shape, one cloze question per fortune."""
     rng = random.Random(seed)
     texts = [t for t in _prose(fortunes_dir, max_chars=500) if len(t) >= 60]
@@ -149,14 +185,21 @@ def prepare_qa(out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR, 
                     {
                         "id": f"{split}-{n}",
                         "question": q["question"],
-                        "answers": [{"text": q["text"], "answer_start": q["answer_start"]}],
+                        "answers": [
+                            {"text": q["text"], "answer_start": q["answer_start"]}
+                        ],
                     }
                 ],
             }
             for n, (context, q) in enumerate(part)
         ]
-        document = {"version": "fortunes-cloze-1", "data": [{"title": "fortunes", "paragraphs": paragraphs}]}
-        (out_dir / f"{split}.json").write_text(json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8")
+        document = {
+            "version": "fortunes-cloze-1",
+            "data": [{"title": "fortunes", "paragraphs": paragraphs}],
+        }
+        (out_dir / f"{split}.json").write_text(
+            json.dumps(document, ensure_ascii=False, indent=1), encoding="utf-8"
+        )
 
 
 def tag_sentence(words: list[str]) -> list[str]:
@@ -172,7 +215,12 @@ def tag_sentence(words: list[str]) -> list[str]:
     return tags
 
 
-def prepare_ner(out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR, max_sentences: int = 2500) -> None:
+def prepare_ner(
+    out_dir: Path,
+    seed: int = 0,
+    fortunes_dir: Path = FORTUNES_DIR,
+    max_sentences: int = 2500,
+) -> None:
     """train/valid/test.conll: ``word tag`` lines, blank-line separated sentences."""
     rng = random.Random(seed)
     sentences = []
@@ -191,17 +239,30 @@ def prepare_ner(out_dir: Path, seed: int = 0, fortunes_dir: Path = FORTUNES_DIR,
     for split, part in _split(chosen, rng).items():
         blocks = ["-DOCSTART- O"]
         for words in part:
-            blocks.append("\n".join(f"{w} {t}" for w, t in zip(words, tag_sentence(list(words)))))
-        (out_dir / f"{split}.conll").write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+            blocks.append(
+                "\n".join(f"{w} {t}" for w, t in zip(words, tag_sentence(list(words))))
+            )
+        (out_dir / f"{split}.conll").write_text(
+            "\n\n".join(blocks) + "\n", encoding="utf-8"
+        )
 
 
-PREPARERS = {"classification": prepare_classification, "mlm": prepare_mlm, "qa": prepare_qa, "ner": prepare_ner}
+PREPARERS = {
+    "classification": prepare_classification,
+    "mlm": prepare_mlm,
+    "qa": prepare_qa,
+    "ner": prepare_ner,
+}
 
 
-def prepare(kind: str, out_dir: Path, seed: int = 0, fortunes_dir: Path | None = None) -> Path:
+def prepare(
+    kind: str, out_dir: Path, seed: int = 0, fortunes_dir: Path | None = None
+) -> Path:
     """Write the ``kind`` set into ``out_dir`` (made atomically: a half-written folder never appears)."""
     if kind not in PREPARERS:
-        raise DataError(f"unknown prepared text set {kind!r}; known: {', '.join(PREPARERS)}")
+        raise DataError(
+            f"unknown prepared text set {kind!r}; known: {', '.join(PREPARERS)}"
+        )
     fortunes_dir = Path(fortunes_dir) if fortunes_dir is not None else FORTUNES_DIR
     out_dir = Path(out_dir)
     out_dir.parent.mkdir(parents=True, exist_ok=True)

@@ -12,7 +12,13 @@ from ssl_universal.errors import ConfigError
 from ssl_universal.metrics import squad_scores
 from ssl_universal.task import Task
 
-from .common import TextTaskConfig, fast_tokenizer_of, model_inputs, special_id, split_file
+from .common import (
+    TextTaskConfig,
+    fast_tokenizer_of,
+    model_inputs,
+    special_id,
+    split_file,
+)
 from .readers import QAExample, read_squad
 from .spans import best_span, span_text, windows
 
@@ -25,7 +31,9 @@ class ExtractiveQAConfig(TextTaskConfig):
     doc_stride: int = 128  # tokens shared by consecutive windows over a long context
     max_query_length: int = 64  # questions longer than this many tokens are cut
     max_answer_length: int = 30  # longest predicted answer, in tokens
-    lang: str = "en"  # en | zh: how EM/F1 split answers (words, or characters for Chinese)
+    lang: str = (
+        "en"  # en | zh: how EM/F1 split answers (words, or characters for Chinese)
+    )
     bad_answers: str = "error"  # error | skip: what to do with an answer_start that does not point at the answer
 
 
@@ -46,7 +54,9 @@ class ExtractiveQATask(Task):
         if cfg.lang not in ("en", "zh"):
             raise ConfigError(f"task.lang must be en or zh, got {cfg.lang!r}")
         if cfg.bad_answers not in ("error", "skip"):
-            raise ConfigError(f"task.bad_answers must be error or skip, got {cfg.bad_answers!r}")
+            raise ConfigError(
+                f"task.bad_answers must be error or skip, got {cfg.bad_answers!r}"
+            )
         if cfg.doc_stride >= cfg.max_length - cfg.max_query_length - 3:
             raise ConfigError(
                 f"task.doc_stride={cfg.doc_stride} leaves no room to slide: it must be below "
@@ -67,14 +77,19 @@ class ExtractiveQATask(Task):
 
     def read(self, split: str) -> list[QAExample]:
         """The questions of ``split`` as read from its JSON file."""
-        return read_squad(split_file(self.cfg, self.data_dir, split, (".json",)), self.cfg.bad_answers)
+        return read_squad(
+            split_file(self.cfg, self.data_dir, split, (".json",)), self.cfg.bad_answers
+        )
 
     def load_split(self, split: str) -> list[dict]:
         examples = self.read(split)
         hf = fast_tokenizer_of(self.tokenizer, "extractive_qa")
         cfg = self.cfg
         features = []
-        for example, example_windows in zip(examples, windows(examples, hf, cfg.max_length, cfg.doc_stride, cfg.max_query_length)):
+        for example, example_windows in zip(
+            examples,
+            windows(examples, hf, cfg.max_length, cfg.doc_stride, cfg.max_query_length),
+        ):
             self._examples.append(example)
             for window in example_windows:
                 features.append(
@@ -91,22 +106,32 @@ class ExtractiveQATask(Task):
         return features
 
     def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        input_ids, attention_mask = pad_sequences([e["input_ids"] for e in examples], special_id(self.tokenizer, "pad"))
+        input_ids, attention_mask = pad_sequences(
+            [e["input_ids"] for e in examples], special_id(self.tokenizer, "pad")
+        )
         token_type_ids, _ = pad_sequences([e["token_type_ids"] for e in examples], 0)
         # Where an answer may start or end: the context, and CLS (the label of windows without the answer).
         passage_mask = torch.zeros_like(attention_mask)
         for row, example in enumerate(examples):
             offsets = self._window_offsets[example["window_id"]]
-            passage_mask[row, : len(offsets)] = torch.tensor([o is not None for o in offsets], dtype=torch.long)
+            passage_mask[row, : len(offsets)] = torch.tensor(
+                [o is not None for o in offsets], dtype=torch.long
+            )
             passage_mask[row, 0] = 1
         return {
             "input_ids": input_ids,
             "attention_mask": attention_mask,
             "token_type_ids": token_type_ids,
             "passage_mask": passage_mask,
-            "start_positions": torch.tensor([e["start_position"] for e in examples], dtype=torch.long),
-            "end_positions": torch.tensor([e["end_position"] for e in examples], dtype=torch.long),
-            "window_ids": torch.tensor([e["window_id"] for e in examples], dtype=torch.long),
+            "start_positions": torch.tensor(
+                [e["start_position"] for e in examples], dtype=torch.long
+            ),
+            "end_positions": torch.tensor(
+                [e["end_position"] for e in examples], dtype=torch.long
+            ),
+            "window_ids": torch.tensor(
+                [e["window_id"] for e in examples], dtype=torch.long
+            ),
         }
 
     # -- model side -----------------------------------------------------------------------
@@ -114,21 +139,34 @@ class ExtractiveQATask(Task):
     def num_labels(self) -> int:
         return 2  # start and end
 
-    def loss(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> tuple[torch.Tensor, dict]:
+    def loss(
+        self, model: torch.nn.Module, batch: dict[str, torch.Tensor]
+    ) -> tuple[torch.Tensor, dict]:
         outputs = model(**model_inputs(batch, ("window_ids",)))
         return outputs["loss"], outputs
 
     def eval_step(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict:
         loss, outputs = self.loss(model, batch)
-        starts, ends = outputs["start_logits"].detach().float().cpu(), outputs["end_logits"].detach().float().cpu()
+        starts, ends = (
+            outputs["start_logits"].detach().float().cpu(),
+            outputs["end_logits"].detach().float().cpu(),
+        )
         candidates = []
         for row, window_id in enumerate(batch["window_ids"].tolist()):
             offsets = self._window_offsets[window_id]
-            found = best_span(starts[row], ends[row], offsets, self.cfg.max_answer_length)
+            found = best_span(
+                starts[row], ends[row], offsets, self.cfg.max_answer_length
+            )
             example_id = self._window_example[window_id]
             if found is not None:
                 score, s, e = found
-                candidates.append((example_id, score, span_text(self._examples[example_id].context, offsets, s, e)))
+                candidates.append(
+                    (
+                        example_id,
+                        score,
+                        span_text(self._examples[example_id].context, offsets, s, e),
+                    )
+                )
             else:
                 candidates.append((example_id, float("-inf"), ""))
         return {"loss": float(loss), "n": len(candidates), "candidates": candidates}
@@ -144,6 +182,10 @@ class ExtractiveQATask(Task):
 
     def score(self, steps: list[dict]) -> dict[str, float]:
         predicted = self.predictions(steps)
-        golds = {str(k): [text for text, _ in self._examples[k].answers] for k in predicted}
-        scores = squad_scores(golds, {str(k): v for k, v in predicted.items()}, lang=self.cfg.lang)
+        golds = {
+            str(k): [text for text, _ in self._examples[k].answers] for k in predicted
+        }
+        scores = squad_scores(
+            golds, {str(k): v for k, v in predicted.items()}, lang=self.cfg.lang
+        )
         return {"exact_match": scores["exact_match"], "f1": scores["f1"]}

@@ -14,7 +14,17 @@ from pathlib import Path
 from ssl_universal.errors import DataError
 
 # Header cells that mark the first row of a table as column names when columns are given by index.
-_HEADER_WORDS = {"text", "label", "sentence", "sentence1", "sentence2", "premise", "hypothesis", "question", "class"}
+_HEADER_WORDS = {
+    "text",
+    "label",
+    "sentence",
+    "sentence1",
+    "sentence2",
+    "premise",
+    "hypothesis",
+    "question",
+    "class",
+}
 
 
 # -- TSV / CSV ------------------------------------------------------------------------------------
@@ -47,11 +57,17 @@ def read_table(
         rows = list(csv.reader(handle, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL))
     if not rows:
         raise DataError(f"{path}: the file is empty")
-    columns = [c for c in (text_column, label_column, text_pair_column) if c is not None]
+    columns = [
+        c for c in (text_column, label_column, text_pair_column) if c is not None
+    ]
     if header == "auto":
         names = [c for c in columns if not c.lstrip("-").isdigit()]
         first = set(rows[0])
-        has_header = bool(set(names) & first) if names else bool({c.lower() for c in first} & _HEADER_WORDS)
+        has_header = (
+            bool(set(names) & first)
+            if names
+            else bool({c.lower() for c in first} & _HEADER_WORDS)
+        )
     elif header in ("yes", "no"):
         has_header = header == "yes"
     else:
@@ -60,7 +76,9 @@ def read_table(
     index = {c: _column_index(c, names_row, path) for c in columns}
     width = len(rows[0])
     out = []
-    for line, row in enumerate(rows[1:] if has_header else rows, start=2 if has_header else 1):
+    for line, row in enumerate(
+        rows[1:] if has_header else rows, start=2 if has_header else 1
+    ):
         if not row or (len(row) == 1 and not row[0].strip()):
             continue  # blank line
         if len(row) != width:
@@ -68,7 +86,11 @@ def read_table(
                 f"{path}, line {line}: expected {width} columns (as in the first row), found {len(row)}; "
                 f"check for a stray {'tab' if delimiter == chr(9) else repr(delimiter)} or an unquoted field"
             )
-        example = {"text": row[index[text_column]], "label": row[index[label_column]].strip(), "line": line}
+        example = {
+            "text": row[index[text_column]],
+            "label": row[index[label_column]].strip(),
+            "line": line,
+        }
         if text_pair_column is not None:
             example["text_pair"] = row[index[text_pair_column]]
         out.append(example)
@@ -89,7 +111,9 @@ class QAExample:
 
 def _expect(value, kind: type, path: Path, where: str, what: str):
     if not isinstance(value, kind):
-        raise DataError(f"{path}: {where} should be {what}, found {type(value).__name__}")
+        raise DataError(
+            f"{path}: {where} should be {what}, found {type(value).__name__}"
+        )
     return value
 
 
@@ -103,46 +127,77 @@ def read_squad(path: Path, bad_answers: str = "error") -> list[QAExample]:
     try:
         document = json.loads(path.read_text(encoding="utf-8"))
     except json.JSONDecodeError as error:
-        raise DataError(f"{path}, line {error.lineno}: not valid JSON ({error.msg})") from error
+        raise DataError(
+            f"{path}, line {error.lineno}: not valid JSON ({error.msg})"
+        ) from error
     _expect(document, dict, path, "the top level", "an object with a 'data' list")
     data = _expect(document.get("data"), list, path, "data", "a list of articles")
     out = []
     for i, article in enumerate(data):
         _expect(article, dict, path, f"data[{i}]", "an object with 'paragraphs'")
-        paragraphs = _expect(article.get("paragraphs"), list, path, f"data[{i}].paragraphs", "a list")
+        paragraphs = _expect(
+            article.get("paragraphs"), list, path, f"data[{i}].paragraphs", "a list"
+        )
         for j, paragraph in enumerate(paragraphs):
             at = f"data[{i}].paragraphs[{j}]"
             _expect(paragraph, dict, path, at, "an object with 'context' and 'qas'")
-            context = _expect(paragraph.get("context"), str, path, f"{at}.context", "a string")
+            context = _expect(
+                paragraph.get("context"), str, path, f"{at}.context", "a string"
+            )
             qas = _expect(paragraph.get("qas"), list, path, f"{at}.qas", "a list")
             for k, qa in enumerate(qas):
                 where = f"{at}.qas[{k}]"
-                _expect(qa, dict, path, where, "an object with 'id', 'question', 'answers'")
-                question = _expect(qa.get("question"), str, path, f"{where}.question", "a string")
+                _expect(
+                    qa, dict, path, where, "an object with 'id', 'question', 'answers'"
+                )
+                question = _expect(
+                    qa.get("question"), str, path, f"{where}.question", "a string"
+                )
                 if qa.get("is_impossible"):
-                    raise DataError(f"{path}: {where} is unanswerable (SQuAD v2); only v1.1-shaped data is supported")
-                answers = _expect(qa.get("answers"), list, path, f"{where}.answers", "a list")
-                example = QAExample(str(qa.get("id", f"{i}-{j}-{k}")), question, context, where=f"{path}: {where}")
+                    raise DataError(
+                        f"{path}: {where} is unanswerable (SQuAD v2); only v1.1-shaped data is supported"
+                    )
+                answers = _expect(
+                    qa.get("answers"), list, path, f"{where}.answers", "a list"
+                )
+                example = QAExample(
+                    str(qa.get("id", f"{i}-{j}-{k}")),
+                    question,
+                    context,
+                    where=f"{path}: {where}",
+                )
                 for a, answer in enumerate(answers):
                     at_answer = f"{where}.answers[{a}]"
-                    _expect(answer, dict, path, at_answer, "an object with 'text' and 'answer_start'")
-                    text = _expect(answer.get("text"), str, path, f"{at_answer}.text", "a string")
+                    _expect(
+                        answer,
+                        dict,
+                        path,
+                        at_answer,
+                        "an object with 'text' and 'answer_start'",
+                    )
+                    text = _expect(
+                        answer.get("text"), str, path, f"{at_answer}.text", "a string"
+                    )
                     start = answer.get("answer_start")
                     if not isinstance(start, int) or isinstance(start, bool):
-                        raise DataError(f"{path}: {at_answer}.answer_start should be an integer, found {start!r}")
+                        raise DataError(
+                            f"{path}: {at_answer}.answer_start should be an integer, found {start!r}"
+                        )
                     if context[start : start + len(text)] != text:
                         if bad_answers == "skip":
                             continue
                         raise DataError(
                             f"{path}: {at_answer}: answer not in context: {text!r} does not appear at "
-                            f"answer_start={start} (found {context[start:start + len(text)]!r}); "
+                            f"answer_start={start} (found {context[start : start + len(text)]!r}); "
                             f"fix the offset or set task.bad_answers: skip"
                         )
                     example.answers.append((text, start))
                 if not example.answers:
                     if answers and bad_answers == "skip":
                         continue
-                    raise DataError(f"{path}: {where}.answers is empty; every question needs an answer")
+                    raise DataError(
+                        f"{path}: {where}.answers is empty; every question needs an answer"
+                    )
                 out.append(example)
     return out
 
@@ -163,7 +218,9 @@ def read_conll(path: Path, tag_column: int = -1, token_column: int = 0) -> list[
 
     def flush():
         if tokens:
-            sentences.append({"tokens": list(tokens), "tags": list(tags), "line": start_line})
+            sentences.append(
+                {"tokens": list(tokens), "tags": list(tags), "line": start_line}
+            )
         tokens.clear()
         tags.clear()
 
@@ -180,7 +237,9 @@ def read_conll(path: Path, tag_column: int = -1, token_column: int = 0) -> list[
             if width is None:
                 width = len(cells)
                 if width < 2:
-                    raise DataError(f"{path}, line {number}: expected a token and a tag column, found 1 column: {line!r}")
+                    raise DataError(
+                        f"{path}, line {number}: expected a token and a tag column, found 1 column: {line!r}"
+                    )
             if len(cells) != width:
                 raise DataError(
                     f"{path}, line {number}: expected {width} columns (as on the first token line), "
@@ -192,7 +251,9 @@ def read_conll(path: Path, tag_column: int = -1, token_column: int = 0) -> list[
             tags.append(cells[tag_column])
     flush()
     if not sentences:
-        raise DataError(f"{path}: no sentences found (expected 'token ... tag' lines separated by blank lines)")
+        raise DataError(
+            f"{path}: no sentences found (expected 'token ... tag' lines separated by blank lines)"
+        )
     return sentences
 
 

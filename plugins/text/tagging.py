@@ -12,10 +12,18 @@ from ssl_universal.errors import DataError
 from ssl_universal.metrics import accuracy, span_f1
 from ssl_universal.task import Task
 
-from .common import TextTaskConfig, check_length, hf_tokenizer_of, special_id, split_file
+from .common import (
+    TextTaskConfig,
+    check_length,
+    hf_tokenizer_of,
+    special_id,
+    split_file,
+)
 from .readers import read_conll
 
-IGNORE = -100  # label of positions the loss and the scores skip (specials, non-first word pieces)
+IGNORE = (
+    -100
+)  # label of positions the loss and the scores skip (specials, non-first word pieces)
 
 
 @dataclass
@@ -25,8 +33,12 @@ class TokenClassificationConfig(TextTaskConfig):
     max_length: int = 128  # longest input in word pieces, special tokens included
     token_column: int = 0  # column of the word (0-based)
     tag_column: int = -1  # column of the tag (0-based; -1 = last, as in CoNLL-2003 NER)
-    tags: list[str] | None = None  # tag vocabulary in id order; None = the sorted tags of the training split
-    scheme: str | None = None  # None = conlleval chunking; IOB2 | IOBES ... = seqeval strict mode
+    tags: list[str] | None = (
+        None  # tag vocabulary in id order; None = the sorted tags of the training split
+    )
+    scheme: str | None = (
+        None  # None = conlleval chunking; IOB2 | IOBES ... = seqeval strict mode
+    )
 
 
 class TokenClassificationTask(Task):
@@ -91,16 +103,27 @@ class TokenClassificationTask(Task):
                 first = word is not None and word != previous
                 labels.append(index[sentence["tags"][word]] if first else IGNORE)
                 previous = word
-            if check_length(len(ids), self.cfg, f"{path}, sentence at line {sentence['line']}"):
-                ids = [*ids[: self.cfg.max_length - 1], special_id(self.tokenizer, "sep")]
+            if check_length(
+                len(ids), self.cfg, f"{path}, sentence at line {sentence['line']}"
+            ):
+                ids = [
+                    *ids[: self.cfg.max_length - 1],
+                    special_id(self.tokenizer, "sep"),
+                ]
                 labels = [*labels[: self.cfg.max_length - 1], IGNORE]
             examples.append({"input_ids": ids, "labels": labels})
         return examples
 
     def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        input_ids, attention_mask = pad_sequences([e["input_ids"] for e in examples], special_id(self.tokenizer, "pad"))
+        input_ids, attention_mask = pad_sequences(
+            [e["input_ids"] for e in examples], special_id(self.tokenizer, "pad")
+        )
         labels, _ = pad_sequences([e["labels"] for e in examples], IGNORE)
-        return {"input_ids": input_ids, "attention_mask": attention_mask, "labels": labels}
+        return {
+            "input_ids": input_ids,
+            "attention_mask": attention_mask,
+            "labels": labels,
+        }
 
     # -- model side -----------------------------------------------------------------------
     @property
@@ -116,11 +139,19 @@ class TokenClassificationTask(Task):
             keep = labels[row] != IGNORE  # one position per word: its first piece
             golds.append([self.tag_names[i] for i in labels[row][keep].tolist()])
             guesses.append([self.tag_names[i] for i in predicted[row][keep].tolist()])
-        return {"loss": float(loss), "n": len(golds), "golds": golds, "predictions": guesses}
+        return {
+            "loss": float(loss),
+            "n": len(golds),
+            "golds": golds,
+            "predictions": guesses,
+        }
 
     def score(self, steps: list[dict]) -> dict[str, float]:
         golds = [s for step in steps for s in step["golds"]]
         predictions = [s for step in steps for s in step["predictions"]]
         flat_gold = [t for s in golds for t in s]
         flat_pred = [t for s in predictions for t in s]
-        return {"f1": span_f1(golds, predictions, self.cfg.scheme), "accuracy": accuracy(flat_gold, flat_pred)}
+        return {
+            "f1": span_f1(golds, predictions, self.cfg.scheme),
+            "accuracy": accuracy(flat_gold, flat_pred),
+        }

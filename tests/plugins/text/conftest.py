@@ -22,10 +22,64 @@ def hf_tokenizer():
 
 # Words of the generated test data; the small tokenizer knows them whole (and every letter as a piece).
 WORDS = {
-    "filler": "the a of and to in is it that was for on with as by at from this be or".split(),
-    "animals": "cat dog horse cow sheep goat mouse bird fish lion".split(),
-    "vehicles": "car bus train truck plane boat bike ship tram van".split(),
-    "names": "alice bob carol paris london berlin john mary tokyo rome".split(),
+    "filler": [
+        "the",
+        "a",
+        "of",
+        "and",
+        "to",
+        "in",
+        "is",
+        "it",
+        "that",
+        "was",
+        "for",
+        "on",
+        "with",
+        "as",
+        "by",
+        "at",
+        "from",
+        "this",
+        "be",
+        "or",
+    ],
+    "animals": [
+        "cat",
+        "dog",
+        "horse",
+        "cow",
+        "sheep",
+        "goat",
+        "mouse",
+        "bird",
+        "fish",
+        "lion",
+    ],
+    "vehicles": [
+        "car",
+        "bus",
+        "train",
+        "truck",
+        "plane",
+        "boat",
+        "bike",
+        "ship",
+        "tram",
+        "van",
+    ],
+    "names": [
+        "alice",
+        "bob",
+        "carol",
+        "paris",
+        "london",
+        "berlin",
+        "john",
+        "mary",
+        "tokyo",
+        "rome",
+    ],
 }
 
 
@@ -82,9 +136,15 @@ def tiny_bert(kind: str, vocab_size: int, num_labels: int = 2, seed: int = 0):
 
     torch.manual_seed(seed)
     config = transformers.BertConfig(
-        vocab_size=vocab_size, hidden_size=32, num_hidden_layers=1, num_attention_heads=2,
-        intermediate_size=64, max_position_embeddings=256, num_labels=num_labels,
-        hidden_dropout_prob=0.0, attention_probs_dropout_prob=0.0,
+        vocab_size=vocab_size,
+        hidden_size=32,
+        num_hidden_layers=1,
+        num_attention_heads=2,
+        intermediate_size=64,
+        max_position_embeddings=256,
+        num_labels=num_labels,
+        hidden_dropout_prob=0.0,
+        attention_probs_dropout_prob=0.0,
     )
     return _KeywordFilter(getattr(transformers, f"BertFor{kind}")(config))
 
@@ -102,7 +162,9 @@ class _KeywordFilter(torch.nn.Module):
         return self.model(**{k: v for k, v in batch.items() if k in self.known})
 
 
-def train(task, model, steps: int, batch_size: int = 16, lr: float = 3e-3, seed: int = 0):
+def train(
+    task, model, steps: int, batch_size: int = 16, lr: float = 3e-3, seed: int = 0
+):
     """A few optimizer steps over shuffled training batches: collate → task.loss → AdamW."""
     data = task.dataset("train")
     order = list(range(len(data)))
@@ -124,10 +186,15 @@ def train(task, model, steps: int, batch_size: int = 16, lr: float = 3e-3, seed:
 
 
 @torch.no_grad()
-def evaluate(task, model, split: str = "valid", batch_size: int = 32) -> dict[str, float]:
+def evaluate(
+    task, model, split: str = "valid", batch_size: int = 32
+) -> dict[str, float]:
     model.eval()
     data = task.dataset(split)
-    steps = [task.eval_step(model, task.collate(list(data[i : i + batch_size]))) for i in range(0, len(data), batch_size)]
+    steps = [
+        task.eval_step(model, task.collate(list(data[i : i + batch_size])))
+        for i in range(0, len(data), batch_size)
+    ]
     return task.score(steps)
 
 

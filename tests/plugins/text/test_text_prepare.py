@@ -12,10 +12,23 @@ from ssl_universal.errors import DataError
 from ssl_universal.plugins import load_plugins
 
 load_plugins()
-from ssl_universal_plugins.text import prepare  # noqa: E402
-from ssl_universal_plugins.text.readers import read_conll, read_squad, read_table  # noqa: E402
+from ssl_universal_plugins.text import prepare
+from ssl_universal_plugins.text.readers import read_conll, read_squad, read_table
 
-WORDS = "apple river window garden silver castle thunder pocket ladder candle mirror forest".split()
+WORDS = [
+    "apple",
+    "river",
+    "window",
+    "garden",
+    "silver",
+    "castle",
+    "thunder",
+    "pocket",
+    "ladder",
+    "candle",
+    "mirror",
+    "forest",
+]
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +36,9 @@ def fortunes_dir(tmp_path_factory) -> Path:
     """A fortunes folder in the Debian format (entries between % lines, attributions after --)."""
     folder = tmp_path_factory.mktemp("fortunes")
     rng = random.Random(7)
-    categories = sorted(set(prepare.PROSE_CATEGORIES) | set(prepare.CLASSIFICATION_CATEGORIES))
+    categories = sorted(
+        set(prepare.PROSE_CATEGORIES) | set(prepare.CLASSIFICATION_CATEGORIES)
+    )
     for c, category in enumerate(categories):
         entries = []
         for i in range(12 + c % 3):  # unequal sizes, so balancing matters
@@ -32,7 +47,9 @@ def fortunes_dir(tmp_path_factory) -> Path:
                 words = [rng.choice(WORDS) for _ in range(7)]
                 words.insert(3, rng.choice(["Paris", "Kirk", "42", "the"]))
                 sentences.append(f"The {category} " + " ".join(words) + ".")
-            entries.append(" ".join(sentences) + f"\n\t\t-- Author{i}, \"Secret\", stardate {i}.5")
+            entries.append(
+                " ".join(sentences) + f'\n\t\t-- Author{i}, "Secret", stardate {i}.5'
+            )
         (folder / category).write_text("\n%\n".join(entries) + "\n")
     return folder
 
@@ -57,8 +74,14 @@ def test_attribution_lines_are_removed(fortunes_dir):
 
 
 def test_classification_is_balanced_and_readable(tmp_path, fortunes_dir):
-    folder = prepare.prepare("classification", tmp_path / "cls", seed=0, fortunes_dir=fortunes_dir)
-    rows = [r for split in ("train", "valid", "test") for r in read_table(folder / f"{split}.tsv", "text", "label")]
+    folder = prepare.prepare(
+        "classification", tmp_path / "cls", seed=0, fortunes_dir=fortunes_dir
+    )
+    rows = [
+        r
+        for split in ("train", "valid", "test")
+        for r in read_table(folder / f"{split}.tsv", "text", "label")
+    ]
     counts = Counter(r["label"] for r in rows)
     assert set(counts) == set(prepare.CLASSIFICATION_CATEGORIES)
     assert len(set(counts.values())) == 1  # balanced to the smallest category
@@ -69,7 +92,7 @@ def test_qa_answers_sit_in_their_contexts(tmp_path, fortunes_dir):
     examples = read_squad(folder / "train.json")  # raises if an answer_start is wrong
     assert examples
     for example in examples:
-        (answer, start), = example.answers
+        ((answer, start),) = example.answers
         assert example.context[start : start + len(answer)] == answer
         # Putting the answer back in place of "what" gives a sentence of the context.
         assert example.question[:-1].replace("what", answer, 1) in example.context
@@ -92,7 +115,9 @@ def test_missing_fortunes_file_says_how_to_install(tmp_path):
         prepare.read_fortunes("food", tmp_path)
 
 
-def test_task_without_data_dir_prepares_and_caches(tmp_path, fortunes_dir, monkeypatch, make_task):
+def test_task_without_data_dir_prepares_and_caches(
+    tmp_path, fortunes_dir, monkeypatch, make_task
+):
     monkeypatch.setattr(prepare, "FORTUNES_DIR", fortunes_dir)
     monkeypatch.setenv("SSL_UNIVERSAL_CACHE", str(tmp_path / "cache"))
     task = make_task("text_classification", prepare_seed=5)
@@ -101,7 +126,10 @@ def test_task_without_data_dir_prepares_and_caches(tmp_path, fortunes_dir, monke
     assert len(cached) == 1 and (cached[0] / "SOURCE.txt").is_file()
 
 
-@pytest.mark.skipif(not (prepare.FORTUNES_DIR / "food").is_file(), reason="Debian fortunes not installed")
+@pytest.mark.skipif(
+    not (prepare.FORTUNES_DIR / "food").is_file(),
+    reason="Debian fortunes not installed",
+)
 def test_real_fortunes_sets_have_the_documented_shape(tmp_path):
     folder = prepare.prepare("classification", tmp_path / "cls", seed=0)
     train = read_table(folder / "train.tsv", "text", "label")

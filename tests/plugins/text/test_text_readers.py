@@ -10,11 +10,27 @@ from ssl_universal.errors import DataError
 from ssl_universal.plugins import load_plugins
 
 load_plugins()
-from ssl_universal_plugins.text.readers import read_conll, read_lines, read_squad, read_table  # noqa: E402
+from ssl_universal_plugins.text.readers import (
+    read_conll,
+    read_lines,
+    read_squad,
+    read_table,
+)
 
 
 def squad(context: str, answers: list[dict], question: str = "what?") -> dict:
-    return {"data": [{"paragraphs": [{"context": context, "qas": [{"id": "q1", "question": question, "answers": answers}]}]}]}
+    return {
+        "data": [
+            {
+                "paragraphs": [
+                    {
+                        "context": context,
+                        "qas": [{"id": "q1", "question": question, "answers": answers}],
+                    }
+                ]
+            }
+        ]
+    }
 
 
 # -- TSV / CSV ------------------------------------------------------------------------------------
@@ -22,21 +38,31 @@ def test_table_with_header_reads_named_columns(tmp_path):
     path = tmp_path / "train.tsv"
     path.write_text("label\ttext\npos\tgood film\n\nneg\tbad film\n")
     rows = read_table(path, "text", "label")
-    assert [(r["text"], r["label"], r["line"]) for r in rows] == [("good film", "pos", 2), ("bad film", "neg", 4)]
+    assert [(r["text"], r["label"], r["line"]) for r in rows] == [
+        ("good film", "pos", 2),
+        ("bad film", "neg", 4),
+    ]
 
 
 def test_table_without_header_uses_indices_and_pairs(tmp_path):
     path = tmp_path / "train.csv"
     path.write_text('a cat,"a dog, barking",entail\nx,y,contradict\n')
     rows = read_table(path, "0", "2", text_pair_column="1")
-    assert rows[0] == {"text": "a cat", "text_pair": "a dog, barking", "label": "entail", "line": 1}
+    assert rows[0] == {
+        "text": "a cat",
+        "text_pair": "a dog, barking",
+        "label": "entail",
+        "line": 1,
+    }
     assert len(rows) == 2
 
 
 def test_table_wrong_column_count_names_file_and_line(tmp_path):
     path = tmp_path / "train.tsv"
     path.write_text("text\tlabel\nfine\tpos\nbroken\tneg\textra\n")
-    with pytest.raises(DataError, match=r"train\.tsv, line 3: expected 2 columns.*found 3"):
+    with pytest.raises(
+        DataError, match=r"train\.tsv, line 3: expected 2 columns.*found 3"
+    ):
         read_table(path, "text", "label")
 
 
@@ -50,7 +76,17 @@ def test_table_missing_named_column(tmp_path):
 # -- SQuAD ----------------------------------------------------------------------------------------
 def test_squad_reads_answers(tmp_path):
     path = tmp_path / "dev.json"
-    path.write_text(json.dumps(squad("The cat sat.", [{"text": "cat", "answer_start": 4}, {"text": "The cat", "answer_start": 0}])))
+    path.write_text(
+        json.dumps(
+            squad(
+                "The cat sat.",
+                [
+                    {"text": "cat", "answer_start": 4},
+                    {"text": "The cat", "answer_start": 0},
+                ],
+            )
+        )
+    )
     (example,) = read_squad(path)
     assert example.answers == [("cat", 4), ("The cat", 0)]
     assert example.context == "The cat sat."
@@ -58,14 +94,21 @@ def test_squad_reads_answers(tmp_path):
 
 def test_squad_answer_not_in_context_names_json_path(tmp_path):
     path = tmp_path / "train.json"
-    path.write_text(json.dumps(squad("The cat sat.", [{"text": "dog", "answer_start": 4}])))
-    with pytest.raises(DataError, match=r"train\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers\[0\]: answer not in context"):
+    path.write_text(
+        json.dumps(squad("The cat sat.", [{"text": "dog", "answer_start": 4}]))
+    )
+    with pytest.raises(
+        DataError,
+        match=r"train\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers\[0\]: answer not in context",
+    ):
         read_squad(path)
 
 
 def test_squad_bad_answers_skip_drops_the_question(tmp_path):
     path = tmp_path / "train.json"
-    path.write_text(json.dumps(squad("The cat sat.", [{"text": "dog", "answer_start": 4}])))
+    path.write_text(
+        json.dumps(squad("The cat sat.", [{"text": "dog", "answer_start": 4}]))
+    )
     assert read_squad(path, bad_answers="skip") == []
 
 
@@ -73,9 +116,18 @@ def test_squad_bad_answers_skip_drops_the_question(tmp_path):
     "document, where",
     [
         ({"data": {"paragraphs": []}}, r"data should be a list"),
-        ({"data": [{"paragraphs": [{"context": 3, "qas": []}]}]}, r"data\[0\]\.paragraphs\[0\]\.context should be a string"),
-        ({"data": [{"paragraphs": [{"context": "x", "qas": [{"question": "q"}]}]}]}, r"data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers should be a list"),
-        (squad("abc", [{"text": "a", "answer_start": "0"}]), r"qas\[0\]\.answers\[0\]\.answer_start should be an integer"),
+        (
+            {"data": [{"paragraphs": [{"context": 3, "qas": []}]}]},
+            r"data\[0\]\.paragraphs\[0\]\.context should be a string",
+        ),
+        (
+            {"data": [{"paragraphs": [{"context": "x", "qas": [{"question": "q"}]}]}]},
+            r"data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers should be a list",
+        ),
+        (
+            squad("abc", [{"text": "a", "answer_start": "0"}]),
+            r"qas\[0\]\.answers\[0\]\.answer_start should be an integer",
+        ),
         (squad("abc", []), r"qas\[0\]\.answers is empty"),
     ],
 )
@@ -96,7 +148,9 @@ def test_squad_invalid_json_names_line(tmp_path):
 # -- CoNLL ----------------------------------------------------------------------------------------
 def test_conll_sentences_skip_docstart(tmp_path):
     path = tmp_path / "train.conll"
-    path.write_text("-DOCSTART- -X- O O\n\nEU NNP B-ORG\nrejects VBZ O\n\nPeter NNP B-PER\n")
+    path.write_text(
+        "-DOCSTART- -X- O O\n\nEU NNP B-ORG\nrejects VBZ O\n\nPeter NNP B-PER\n"
+    )
     sentences = read_conll(path)
     assert [s["tokens"] for s in sentences] == [["EU", "rejects"], ["Peter"]]
     assert [s["tags"] for s in sentences] == [["B-ORG", "O"], ["B-PER"]]
@@ -106,7 +160,9 @@ def test_conll_sentences_skip_docstart(tmp_path):
 def test_conll_wrong_column_count_names_file_and_line(tmp_path):
     path = tmp_path / "train.conll"
     path.write_text("EU NNP B-ORG\nrejects O\n")
-    with pytest.raises(DataError, match=r"train\.conll, line 2: expected 3 columns.*found 2"):
+    with pytest.raises(
+        DataError, match=r"train\.conll, line 2: expected 3 columns.*found 2"
+    ):
         read_conll(path)
 
 

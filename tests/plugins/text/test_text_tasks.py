@@ -15,7 +15,12 @@ from ssl_universal.errors import DataError
 def _word_lists(words):
     """The word lists the generators below draw from (shared with the small tokenizer's vocabulary)."""
     global FILLER, ANIMALS, VEHICLES, NAMES
-    FILLER, ANIMALS, VEHICLES, NAMES = words["filler"], words["animals"], words["vehicles"], words["names"]
+    FILLER, ANIMALS, VEHICLES, NAMES = (
+        words["filler"],
+        words["animals"],
+        words["vehicles"],
+        words["names"],
+    )
 
 
 def sentence(rng: random.Random, keyword_pool: list[str], n: int = 8) -> str:
@@ -31,7 +36,9 @@ def write_classification(root, rows_per_split=(160, 40, 40), seed=0):
         lines = ["text\tlabel"]
         for i in range(n):
             label = "animal" if i % 2 else "vehicle"
-            lines.append(f"{sentence(rng, ANIMALS if label == 'animal' else VEHICLES)}\t{label}")
+            lines.append(
+                f"{sentence(rng, ANIMALS if label == 'animal' else VEHICLES)}\t{label}"
+            )
         (root / f"{split}.tsv").write_text("\n".join(lines) + "\n")
 
 
@@ -53,13 +60,23 @@ def test_classification_unknown_label_names_file_and_line(tmp_path, make_task):
     with open(tmp_path / "dev.tsv", "a") as handle:
         handle.write("a new kind of row\tplant\n")
     task = make_task("text_classification", data_dir=str(tmp_path))
-    with pytest.raises(DataError, match=r"dev\.tsv, line 42: label 'plant' does not occur in the training split"):
+    with pytest.raises(
+        DataError,
+        match=r"dev\.tsv, line 42: label 'plant' does not occur in the training split",
+    ):
         task.dataset("valid")
 
 
 def test_classification_sentence_pairs_get_segments(tmp_path, make_task):
-    (tmp_path / "train.tsv").write_text("premise\thypothesis\tlabel\na cat\ta dog\tno\na cat\ta cat\tyes\n")
-    task = make_task("text_classification", data_dir=str(tmp_path), text_column="premise", text_pair_column="hypothesis")
+    (tmp_path / "train.tsv").write_text(
+        "premise\thypothesis\tlabel\na cat\ta dog\tno\na cat\ta cat\tyes\n"
+    )
+    task = make_task(
+        "text_classification",
+        data_dir=str(tmp_path),
+        text_column="premise",
+        text_pair_column="hypothesis",
+    )
     batch = task.collate(list(task.dataset("train")))
     assert batch["token_type_ids"].shape == batch["input_ids"].shape
     assert batch["token_type_ids"][0].tolist() == [0, 0, 0, 0, 1, 1, 1]
@@ -67,22 +84,40 @@ def test_classification_sentence_pairs_get_segments(tmp_path, make_task):
 
 
 def test_classification_overlong_error_or_truncate(tmp_path, make_task):
-    (tmp_path / "train.tsv").write_text("text\tlabel\n" + " ".join(["cat"] * 20) + "\tx\n")
-    with pytest.raises(DataError, match=r"train\.tsv, line 2: 22 tokens, more than max_length=8"):
-        make_task("text_classification", data_dir=str(tmp_path), max_length=8).dataset("train")
-    task = make_task("text_classification", data_dir=str(tmp_path), max_length=8, overlong="truncate")
+    (tmp_path / "train.tsv").write_text(
+        "text\tlabel\n" + " ".join(["cat"] * 20) + "\tx\n"
+    )
+    with pytest.raises(
+        DataError, match=r"train\.tsv, line 2: 22 tokens, more than max_length=8"
+    ):
+        make_task("text_classification", data_dir=str(tmp_path), max_length=8).dataset(
+            "train"
+        )
+    task = make_task(
+        "text_classification", data_dir=str(tmp_path), max_length=8, overlong="truncate"
+    )
     ids = task.dataset("train")[0]["input_ids"]
     assert len(ids) == 8 and ids[-1] == task.tokenizer.sep_token_id
 
 
 def test_classification_reads_saved_hf_dataset(tmp_path, make_task):
     datasets = pytest.importorskip("datasets")
-    features = datasets.Features({"sentence": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])})
+    features = datasets.Features(
+        {
+            "sentence": datasets.Value("string"),
+            "label": datasets.ClassLabel(names=["neg", "pos"]),
+        }
+    )
     part = {"sentence": ["good", "bad"], "label": [1, 0]}
     datasets.DatasetDict(
-        {"train": datasets.Dataset.from_dict(part, features=features), "validation": datasets.Dataset.from_dict(part, features=features)}
+        {
+            "train": datasets.Dataset.from_dict(part, features=features),
+            "validation": datasets.Dataset.from_dict(part, features=features),
+        }
     ).save_to_disk(str(tmp_path / "hf"))
-    task = make_task("text_classification", data_dir=str(tmp_path / "hf"), text_column="sentence")
+    task = make_task(
+        "text_classification", data_dir=str(tmp_path / "hf"), text_column="sentence"
+    )
     assert task.label_names == ["neg", "pos"]
     assert [e["label"] for e in task.dataset("valid")] == [1, 0]
 
@@ -99,16 +134,30 @@ def write_qa(root, n_per_split=(200, 40), seed=0, context_words=30):
             head, tail = " ".join(words[:cut]), " ".join(words[cut:])
             answer = rng.choice(ANIMALS + VEHICLES)
             context = f"{head} the secret is {answer} . {tail}".strip()
-            start = len(head) + len(" the secret is ") if head else len("the secret is ")
+            start = (
+                len(head) + len(" the secret is ") if head else len("the secret is ")
+            )
             assert context[start : start + len(answer)] == answer
-            qa = {"id": f"{split}{i}", "question": "what is the secret?", "answers": [{"text": answer, "answer_start": start}]}
+            qa = {
+                "id": f"{split}{i}",
+                "question": "what is the secret?",
+                "answers": [{"text": answer, "answer_start": start}],
+            }
             paragraphs.append({"context": context, "qas": [qa]})
-        (root / f"{split}.json").write_text(json.dumps({"data": [{"paragraphs": paragraphs}]}))
+        (root / f"{split}.json").write_text(
+            json.dumps({"data": [{"paragraphs": paragraphs}]})
+        )
 
 
 def test_qa_answer_spans_round_trip(tmp_path, make_english_task):
     write_qa(tmp_path, n_per_split=(30, 5), context_words=120)
-    task = make_english_task("extractive_qa", data_dir=str(tmp_path), max_length=64, doc_stride=24, max_query_length=16)
+    task = make_english_task(
+        "extractive_qa",
+        data_dir=str(tmp_path),
+        max_length=64,
+        doc_stride=24,
+        max_query_length=16,
+    )
     features = task.dataset("train")
     assert len(features) > 30  # long contexts slide over several windows
     inside = 0
@@ -128,13 +177,22 @@ def test_qa_answer_spans_round_trip(tmp_path, make_english_task):
 @pytest.mark.slow
 def test_qa_learns_above_chance(tmp_path, make_task, loop):
     write_qa(tmp_path)
-    task = make_task("extractive_qa", data_dir=str(tmp_path), max_length=64, doc_stride=16, max_query_length=16)
+    task = make_task(
+        "extractive_qa",
+        data_dir=str(tmp_path),
+        max_length=64,
+        doc_stride=16,
+        max_query_length=16,
+    )
     model = loop.model("QuestionAnswering", len(task.tokenizer), 2)
     before = loop.evaluate(task, model)
     loop.train(task, model, steps=60, lr=5e-3)
     after = loop.evaluate(task, model)
     assert set(after) == {"exact_match", "f1"}
-    assert after["exact_match"] >= 40.0 and after["exact_match"] > before["exact_match"] + 20
+    assert (
+        after["exact_match"] >= 40.0
+        and after["exact_match"] > before["exact_match"] + 20
+    )
 
 
 # -- token classification -------------------------------------------------------------------------
@@ -182,7 +240,10 @@ def test_tagging_unknown_tag_is_an_error(tmp_path, make_task):
     with open(tmp_path / "valid.conll", "a") as handle:
         handle.write("\nzurich B-LOC\n")
     task = make_task("token_classification", data_dir=str(tmp_path))
-    with pytest.raises(DataError, match=r"valid\.conll, sentence at line \d+: tag 'B-LOC' does not occur"):
+    with pytest.raises(
+        DataError,
+        match=r"valid\.conll, sentence at line \d+: tag 'B-LOC' does not occur",
+    ):
         task.dataset("valid")
 
 
@@ -201,7 +262,9 @@ def test_mlm_masks_80_10_10_and_eval_masks_are_fixed(tmp_path, make_task):
     task = make_task("masked_lm", data_dir=str(tmp_path), max_length=32)
     valid = list(task.dataset("valid"))
     first, second = task.collate(valid), task.collate(valid)
-    assert torch.equal(first["input_ids"], second["input_ids"]) and torch.equal(first["labels"], second["labels"])
+    assert torch.equal(first["input_ids"], second["input_ids"]) and torch.equal(
+        first["labels"], second["labels"]
+    )
     torch.manual_seed(0)
     big = task.collate(list(task.dataset("train")) * 20)
     chosen = big["labels"] != -100
@@ -209,10 +272,15 @@ def test_mlm_masks_80_10_10_and_eval_masks_are_fixed(tmp_path, make_task):
     assert 0.12 < float(share) < 0.18
     masked = big["input_ids"][chosen] == task.tokenizer.mask_token_id
     kept = big["input_ids"][chosen] == big["labels"][chosen]
-    assert 0.75 < float(masked.float().mean()) < 0.85 and 0.06 < float(kept.float().mean()) < 0.14
+    assert (
+        0.75 < float(masked.float().mean()) < 0.85
+        and 0.06 < float(kept.float().mean()) < 0.14
+    )
     specials = torch.tensor(task.tokenizer.all_special_ids)
     original = torch.where(chosen, big["labels"], big["input_ids"])
-    assert not bool((torch.isin(original, specials) & chosen).any())  # CLS/SEP/PAD are never predicted
+    assert not bool(
+        (torch.isin(original, specials) & chosen).any()
+    )  # CLS/SEP/PAD are never predicted
 
 
 @pytest.mark.slow
@@ -224,4 +292,7 @@ def test_mlm_learns_above_chance(tmp_path, make_task, loop):
     loop.train(task, model, steps=80, lr=5e-3)
     after = loop.evaluate(task, model)
     assert set(after) == {"mlm_accuracy", "perplexity"}
-    assert after["mlm_accuracy"] >= 50.0 and after["perplexity"] < before["perplexity"] / 20
+    assert (
+        after["mlm_accuracy"] >= 50.0
+        and after["perplexity"] < before["perplexity"] / 20
+    )

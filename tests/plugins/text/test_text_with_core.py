@@ -13,7 +13,14 @@ from ssl_universal.plugins import load_plugins
 from ssl_universal.registry import MODELS, TASKS, TOKENIZERS
 
 RECIPES = Path(__file__).resolve().parents[3] / "recipes" / "text"
-TINY = {"assignment": "scratch", "num_layers": 1, "hidden_size": 32, "num_heads": 2, "intermediate_size": 64, "dropout": 0.0}
+TINY = {
+    "assignment": "scratch",
+    "num_layers": 1,
+    "hidden_size": 32,
+    "num_heads": 2,
+    "intermediate_size": 64,
+    "dropout": 0.0,
+}
 
 
 def build(task_name: str, model_name: str, **task_values):
@@ -33,11 +40,17 @@ def test_recipes_validate_against_the_config_schema(name):
 
     cfg = load_config([f"recipe=text/{name}"])
     assert cfg.task.data_dir is None  # runs offline on the prepared fortunes data
-    assert TASKS.get(cfg.task.name).obj.default_tokenizer == cfg.tokenizer.name == "backbone"
+    assert (
+        TASKS.get(cfg.task.name).obj.default_tokenizer
+        == cfg.tokenizer.name
+        == "backbone"
+    )
 
 
 @pytest.mark.slow
-def test_classification_with_backbone_tokenizer_and_seq_classifier(tmp_path, loop, words):
+def test_classification_with_backbone_tokenizer_and_seq_classifier(
+    tmp_path, loop, words
+):
     rng = random.Random(0)
     lines = ["text\tlabel"]
     for i in range(120):
@@ -54,11 +67,28 @@ def test_classification_with_backbone_tokenizer_and_seq_classifier(tmp_path, loo
 
 def test_qa_batches_fit_the_span_extractor(tmp_path, loop):
     context = "the cat sat on the mat while the dog slept by the door"
-    qas = [{"id": str(i), "question": "who slept?", "answers": [{"text": "dog", "answer_start": context.index("dog")}]} for i in range(4)]
+    qas = [
+        {
+            "id": str(i),
+            "question": "who slept?",
+            "answers": [{"text": "dog", "answer_start": context.index("dog")}],
+        }
+        for i in range(4)
+    ]
     document = {"data": [{"paragraphs": [{"context": context, "qas": qas}]}]}
     for split in ("train", "valid"):
         (tmp_path / f"{split}.json").write_text(json.dumps(document))
-    task, model = build("extractive_qa", "span_extractor", data_dir=str(tmp_path), max_length=32, doc_stride=8, max_query_length=8)
+    task, model = build(
+        "extractive_qa",
+        "span_extractor",
+        data_dir=str(tmp_path),
+        max_length=32,
+        doc_stride=8,
+        max_query_length=8,
+    )
     losses = loop.train(task, model, steps=2, batch_size=4)
     scores = loop.evaluate(task, model)
-    assert all(torch.isfinite(torch.tensor(losses))) and set(scores) == {"exact_match", "f1"}
+    assert all(torch.isfinite(torch.tensor(losses))) and set(scores) == {
+        "exact_match",
+        "f1",
+    }
