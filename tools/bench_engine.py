@@ -6,8 +6,8 @@
 Both sides train a fresh random BERT (`seq_classifier`, `assignment: scratch`, same seed) on the
 same synthetic classification data with AdamW, a linear schedule, the same learning rate,
 weight decay and gradient clipping. Throughput is timed inside the model's forward: from the
-training step after the warm-up to ``--steps`` steps later (one epoch by default), so start-up, the engine's final
-evaluation and checkpoint, and Hugging Face's end-of-training work are outside the window,
+training step after the warm-up to ``--steps`` steps later (one epoch by default), so start-up,
+the engine's final evaluation and checkpoint, and Hugging Face's end-of-training work are outside the window,
 while data loading, collation, backward and the optimizer step are inside it. In each round
 every side runs once, in an order that rotates between rounds, so load from other processes
 falls on all sides alike; the table gives medians over rounds, after a warm-up round that
@@ -18,8 +18,8 @@ Scenarios: ``fixed`` (every example ``--fixed-length`` tokens: loop overhead onl
 where the engine batches by length and Hugging Face pads each random batch to its longest
 (``DataCollatorWithPadding``) or, as a second row, groups by length (``group_by_length``).
 The window spans a whole epoch's worth of steps because ``group_by_length`` serves each
-mega-batch longest first: a shorter window would see mostly long batches, whose tokens are
-cheaper per token, and flatter that row.
+mega-batch longest first: a shorter window would see mostly long batches, which cost less per
+token, and flatter that row.
 """
 
 from __future__ import annotations
