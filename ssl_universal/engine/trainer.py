@@ -254,6 +254,7 @@ class Trainer:
             loader = self._loader("train", batches[p.batch_in_epoch:])
             for batch in loader:
                 p.batch_in_epoch += 1
+                tokens = int(batch["attention_mask"].sum()) if "attention_mask" in batch else 0  # on CPU: no sync
                 batch = _to_device(batch, self.device)
                 last_micro = (micro + 1) % cfg.grad_accum_steps == 0
                 with autocast(cfg.precision, self.device):
@@ -268,8 +269,7 @@ class Trainer:
                     p.window_loss += float(loss.detach())
                     p.window_count += 1
                     window_examples += _batch_size(batch)
-                    if "attention_mask" in batch:
-                        window_tokens += int(batch["attention_mask"].sum())
+                    window_tokens += tokens
                 micro += 1
                 if not last_micro:
                     continue
