@@ -1,0 +1,42 @@
+"""DNA tasks: sequence classification (splice junctions, histone marks) over bases or k-mers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+
+from ssl_universal.errors import ConfigError
+
+from . import synthetic
+from .sequences import Record, SequenceFilesConfig, SymbolSequenceTask, read_records
+
+
+@dataclass
+class DnaClassificationConfig(SequenceFilesConfig):
+    """A labelled DNA set: FASTA or TSV/CSV files under data_dir, or a generated set."""
+
+    dataset: str = "synthetic_splice"  # with data_dir null: synthetic_splice (EI/IE/N) | synthetic_histone (0/1)
+    num_train: int = 600  # generated sets: training sequences
+    num_eval: int = 150  # generated sets: valid and test sequences each
+
+
+class DnaClassificationTask(SymbolSequenceTask):
+    """One class per DNA sequence, scored by accuracy and macro-F1 per sequence (windows vote)."""
+
+    Config = DnaClassificationConfig
+    default_tokenizer = "dna"
+    best_metric = "accuracy"
+    best_mode = "max"
+
+    def records(self, split: str) -> list[Record]:
+        cfg = self.cfg
+        if cfg.data_dir is not None:
+            return read_records(cfg, Path(cfg.data_dir).expanduser(), split)
+        if cfg.dataset not in synthetic.GENERATORS:
+            raise ConfigError(
+                f"task.dataset {cfg.dataset!r} is not a generated DNA set; known: {', '.join(synthetic.GENERATORS)} "
+                "(real data: prepare it with tools/prepare_dna_data.py and set task.data_dir)"
+            )
+        size = cfg.num_train if split == "train" else cfg.num_eval
+        offset = {"train": 0, "valid": 1, "test": 2}[split]
+        return synthetic.GENERATORS[cfg.dataset](size, seed=cfg.data_seed * 3 + offset)

@@ -1,0 +1,71 @@
+"""DNA tasks: readers reject bad input by file and line; splice and histone-style sets learn above chance; the
+published-format preparation reads UCI splice and histone files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ssl_universal.errors import DataError
+
+
+def test_splice_learns_above_chance(make_task, loop):
+    task = make_task("dna_classification", dataset="synthetic_splice", num_train=300, num_eval=90)
+    assert task.label_names == ["EI", "IE", "N"]
+    model = loop.model(task.tokenizer.vocab_size, task.num_labels)
+    losses = loop.train(task, model, steps=80, lr=2e-3)
+    scores = loop.evaluate(task, model)
+    assert sum(losses[-10:]) < sum(losses[:10])
+    assert scores["accuracy"] >= 55.0  # chance is 33
+
+
+def test_histone_windows_vote_and_learn(make_task, loop):
+    task = make_task("dna_classification", dataset="synthetic_histone", num_train=300, num_eval=80, max_length=52, overlong="window")
+    assert task.data_report == {} and len(task.dataset("train")) == 300 * 2
+    assert task.data_report["train"]["windowed"] == 300
+    model = loop.model(task.tokenizer.vocab_size, 2)
+    loop.train(task, model, steps=80, lr=2e-3)
+    scores = loop.evaluate(task, model)
+    assert scores["accuracy"] >= 60.0 and "window_accuracy" in scores
+
+
+def test_fasta_with_label_field_and_kmers(tmp_path, make_task):
+    for split in ("train", "valid", "test"):
+        (tmp_path / f"{split}.fa").write_text(">s1 label=EI\nACGTAC\nGT\n>s2 label=N\nTTTT\n")
+    task = make_task("dna_classification", tokenizer={"k": 3}, data_dir=str(tmp_path))
+    first = task.dataset("train")[0]
+    assert task.tokenizer.to_sequence(task.tokenizer.decode(first["input_ids"])) == "ACGTACGT"
+
+
+def test_bad_base_in_file_names_file_and_line(tmp_path, make_task):
+    for split in ("train", "valid", "test"):
+        (tmp_path / f"{split}.tsv").write_text("sequence\tlabel\nACGT\tN\nACXT\tEI\n")
+    with pytest.raises(DataError, match=r"train\.tsv, line 3: base 'X' at position 3"):
+        make_task("dna_classification", data_dir=str(tmp_path)).dataset("train")
+
+
+def test_uci_splice_file_is_prepared_with_ambiguous_bases_counted(tmp_path):
+    from ssl_universal_plugins.dna.prepare import prepare
+
+    lines = [f"{c}, NAME-{c}-{i}, {'ACGT' * 15}" for c in ("EI", "IE", "N") for i in range(10)]
+    lines.append("N, NAME-AMBIG, " + "ACGN" * 15)
+    (tmp_path / "splice.data").write_text("\n".join(lines) + "\n")
+    out = prepare("splice", tmp_path / "splice.data", tmp_path / "out", ambiguous="drop")
+    source = json.loads((out / "source.json").read_text())
+    assert source["dropped"] == 1 and source["with_ambiguous_bases"] == 1
+    assert source["class_counts"]["train"] == {"EI": 8, "IE": 8, "N": 8}
+    (tmp_path / "bad.data").write_text("XX, NAME, ACGT\n")
+    with pytest.raises(DataError, match=r"bad\.data, line 1: class 'XX'"):
+        prepare("splice", tmp_path / "bad.data", tmp_path / "out2")
+
+
+def test_histone_three_line_records(tmp_path):
+    from ssl_universal_plugins.dna.prepare import read_histone
+
+    (tmp_path / "H3.txt").write_text(">r1\nACGTACGT\n1\n>r2\nTTTT\nGGGG\n0\n>r3 1\nCCCC\n")
+    rows, _ = read_histone(tmp_path / "H3.txt")
+    assert rows == [("ACGTACGT", "1"), ("TTTTGGGG", "0"), ("CCCC", "1")]
+    (tmp_path / "bad.txt").write_text(">r1\nACGT\n")
+    with pytest.raises(DataError, match=r"bad\.txt, line 1: record 'r1' has no 0/1 label"):
+        read_histone(tmp_path / "bad.txt")
