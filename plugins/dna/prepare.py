@@ -137,6 +137,8 @@ def prepare(kind: str, path: Path, out_dir: Path, seed: int = 0, ambiguous: str 
     readers = {"splice": read_uci_splice, "histone": read_histone}
     if kind not in readers:
         raise ConfigError(f"unknown DNA set kind {kind!r}; known: {', '.join(readers)}")
+    if not path.is_file():
+        raise DataError(f"{path}: no such file")
     rows, report = readers[kind](path, ambiguous)
     source = {"source": f"{kind} file {path}", "seed": seed, "ambiguous": ambiguous, "records": len(rows), **report}
     return write_splits(out_dir, stratified_split(rows, seed), source)

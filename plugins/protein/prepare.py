@@ -140,6 +140,8 @@ def prepare_deeploc(fasta: Path, out_dir: Path, seed: int = 0, valid_share: floa
     test split, and ``valid_share`` of the others (per class, fixed by ``seed``) the validation split."""
     from .sequences import read_fasta
 
+    if not fasta.is_file():
+        raise DataError(f"{fasta}: no such file")
     records = read_fasta(fasta, label_field="location", labels=_deeploc_labels(fasta))
     test_ids = {line[1:].split()[0] for line in fasta.read_text().splitlines() if line.startswith(">") and line.rstrip().endswith(" test")}
     train_rows, test_rows = [], []

@@ -96,7 +96,8 @@ def test_composer_task_learns_styles_and_votes_per_piece(make_task, loop):
     scores = loop.evaluate(task, model)
     assert sum(losses[-10:]) < sum(losses[:10])
     assert scores["accuracy"] >= 60.0 and scores["segment_accuracy"] >= 50.0  # chance is 33
-    steps = [task.eval_step(model.eval(), task.collate(list(task.dataset("test"))))]
+    with torch.no_grad():
+        steps = [task.eval_step(model.eval(), task.collate(list(task.dataset("test"))))]
     assert len(set(torch.cat([s["groups"] for s in steps]).tolist())) == len(task.pieces()["test"])
 
 
