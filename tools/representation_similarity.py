@@ -19,7 +19,7 @@ import torch
 
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-from ssl_universal.errors import ConfigError  # noqa: E402
+from ssl_universal.errors import ConfigError
 
 
 def load_run(run_dir: Path, weights: str = "best"):

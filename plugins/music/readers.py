@@ -56,7 +56,7 @@ def read_events(path: str | Path, *, use_cache: bool = True) -> list[tuple[int, 
         raise ConfigError("reading MIDI/MusicXML needs the PyPI package music21: pip install 'music21>=9'") from None
     try:
         score = music21.converter.parse(str(path))
-    except Exception as error:  # music21 raises many kinds; the file is what the user must fix
+    except Exception as error:  # noqa: BLE001 -- music21 raises many kinds; the file is what the user must fix
         raise DataError(f"{path}: music21 cannot read this score ({type(error).__name__}: {error})") from None
     events = events_of_score(score)
     if not events:

@@ -69,3 +69,12 @@ def test_histone_three_line_records(tmp_path):
     (tmp_path / "bad.txt").write_text(">r1\nACGT\n")
     with pytest.raises(DataError, match=r"bad\.txt, line 1: record 'r1' has no 0/1 label"):
         read_histone(tmp_path / "bad.txt")
+
+
+@pytest.mark.parametrize("recipe", ["dna/splice", "dna/histone"])
+@pytest.mark.parametrize("assignment", ["random", "reinit", "scratch", "most_frequent", "least_frequent"])
+def test_recipes_take_every_assignment_row(recipe, assignment, tmp_path):
+    from ssl_universal.config import load_config
+
+    cfg = load_config([f"recipe={recipe}", f"model.assignment={assignment}", f"run_dir={tmp_path}"])
+    assert cfg.model.assignment == assignment and cfg.model.name == "seq_classifier" and cfg.tokenizer.name == "dna"

@@ -108,3 +108,11 @@ def test_corpus_labels_pool_composers():
     assert parse_label("bach") == ("bach", ["bach"])
     with pytest.raises(ConfigError, match="expected 'name' or 'label=composer"):
         parse_label("x=")
+
+
+@pytest.mark.parametrize("assignment", ["random", "reinit", "scratch", "most_frequent", "least_frequent"])
+def test_recipe_takes_every_assignment_row(assignment, tmp_path):
+    from ssl_universal.config import load_config
+
+    cfg = load_config(["recipe=music/composer", f"model.assignment={assignment}", f"run_dir={tmp_path}"])
+    assert cfg.model.assignment == assignment and cfg.task.composers == ["bach", "monteverdi", "palestrina"]
