@@ -23,7 +23,13 @@ def main(argv=None) -> int:
     from ssl_universal.plugins import load_plugins
 
     load_plugins()
-    from ssl_universal_plugins.protein.prepare import MODLAMP_SETS, TAPE_TARGETS, prepare_deeploc, prepare_modlamp, prepare_tape
+    from ssl_universal_plugins.protein.prepare import (
+        MODLAMP_SETS,
+        TAPE_TARGETS,
+        prepare_deeploc,
+        prepare_modlamp,
+        prepare_tape,
+    )
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     sub = parser.add_subparsers(dest="source", required=True)
