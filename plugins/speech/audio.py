@@ -96,14 +96,17 @@ def read_labels(path: str | Path, manifest: Manifest | None = None) -> list[str]
 
 
 def check_label_lengths(
-    manifest: Manifest, labels: Sequence[str], *, label_rate: float, sample_rate: int, tolerance: int = 2,
+    manifest: Manifest, labels: Sequence[str], *, label_rate: float, sample_rate: int, tolerance: float | None = None,
     label_path: str | Path = "labels",
 ) -> None:
     """Frame labels (e.g. ``.km``) must hold about ``seconds * label_rate`` symbols per line.
 
     A mismatch means the labels were made at another frame rate or for other audio, which silently
-    misaligns targets; ``tolerance`` absorbs the frames lost to convolution edges.
+    misaligns targets; ``tolerance`` (default: 30 ms of labels, at least 2) absorbs the frames lost
+    to window and convolution edges (Kaldi MFCCs drop about 2.5 frames at 100 Hz).
     """
+    if tolerance is None:
+        tolerance = max(2.0, 0.03 * label_rate)
     for index, (line, samples) in enumerate(zip(labels, manifest.sizes)):
         expected = samples / sample_rate * label_rate
         found = len(line.split())
