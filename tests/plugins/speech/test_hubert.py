@@ -139,3 +139,54 @@ def test_torchaudio_checkpoint_converts_exactly(micro_size, tmp_path):
         got = converted(x, output_hidden_states=True).hidden_states[1:]
     for a, b in zip(expected, got):
         assert torch.allclose(a, b, atol=1e-5)
+
+
+def _tone_units_folder(root, rng, n=12, seconds=0.5):
+    """train/valid manifests of tone audio with 50 Hz units (the tone index), and dict.km.txt."""
+    import soundfile as sf
+
+    (root / "audio").mkdir(parents=True)
+    waves, _, labels = tone_batch(rng, batch=n, seconds=seconds)
+    rows = []
+    for i, (wave, units) in enumerate(zip(waves, labels)):
+        sf.write(str(root / "audio" / f"{i}.wav"), wave.numpy(), 16000)
+        rows.append((f"{i}.wav", wave.numel(), " ".join(map(str, units[::2].tolist()))))
+    for split, picked in (("train", rows[:-3]), ("valid", rows[-3:])):
+        (root / f"{split}.tsv").write_text(f"{root / 'audio'}\n" + "".join(f"{r}\t{s}\n" for r, s, _ in picked))
+        (root / f"{split}.km").write_text("".join(f"{u}\n" for _, _, u in picked))
+    (root / "dict.km.txt").write_text("".join(f"{k} 1\n" for k in range(4)))
+    return root
+
+
+@pytest.mark.slow
+def test_hugging_face_folder_continues_training_on_distorted_audio(micro_size, tmp_path):
+    """A HuBERT saved with save_pretrained is loaded as the start, trained on noisy input with DAT, exported."""
+    from safetensors.torch import load_file
+    from transformers import HubertModel
+
+    from ssl_universal.config import load_config
+    from ssl_universal.run import train
+
+    upstreams, hubert = speech("upstreams"), speech("hubert")
+    folder = tmp_path / "hf"
+    torch.manual_seed(0)
+    HubertModel(upstreams.hubert_config(micro_size, mask_time_prob=0.0)).save_pretrained(str(folder))  # no mask embedding
+    data = _tone_units_folder(tmp_path / "data", np.random.default_rng(0))
+
+    start = hubert.HubertPretrainModel(hubert.HubertPretrainConfig(init=str(folder)), num_targets=4, label_rate=50)
+    original = HubertModel.from_pretrained(str(folder)).state_dict()
+    key = "encoder.layers.0.feed_forward.intermediate_dense.weight"
+    assert torch.equal(start.hubert.state_dict()[key], original[key])  # the weights are the folder's
+
+    cfg = load_config(["recipe=speech/hubert_continual", f"model.init={folder}", f"task.data_dir={data}",
+                       "task.additive_weights={noise:0,music:0,speech:0,gaussian:1}", "task.p_reverb=0",
+                       "task.p_additive=0.5", "model.dat_weight=0.1", "trainer.max_steps=6", "trainer.eval_every=3",
+                       "trainer.batch_size=4", "trainer.max_tokens=null", "trainer.progress_bar=false",
+                       "trainer.tensorboard=false", f"run_dir={tmp_path / 'run'}"])
+    results = train(cfg)
+    assert results["steps"] == 6 and np.isfinite(results["best"]["loss"])
+    assert "domain_accuracy" in results["best"]
+    exported = HubertModel.from_pretrained(str(tmp_path / "run" / "best" / "hf")).state_dict()
+    assert not torch.equal(exported[key], original[key])  # it trained
+    head = load_file(str(tmp_path / "run" / "best" / "hf" / hubert.HEAD_FILE))
+    assert head["label_embs"].shape == (4, 64) and "domain_classifier.0.weight" in head
