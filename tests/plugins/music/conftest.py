@@ -13,8 +13,9 @@ from ssl_universal.registry import TASKS, TOKENIZERS
 
 @pytest.fixture(autouse=True)
 def _isolated_cache(tmp_path, monkeypatch):
-    """Prepared data goes to a temporary cache, never the user's."""
+    """Prepared data goes to a temporary cache, never the user's; plugin modules are importable."""
     monkeypatch.setenv("SSL_UNIVERSAL_CACHE", str(tmp_path / "cache"))
+    load_plugins()
 
 
 @pytest.fixture
