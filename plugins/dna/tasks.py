@@ -8,7 +8,7 @@ from pathlib import Path
 from ssl_universal.errors import ConfigError
 
 from . import synthetic
-from .sequences import Record, SequenceFilesConfig, SymbolSequenceTask, read_records
+from ssl_universal.data.sequences import Record, SequenceFilesConfig, SymbolSequenceTask, read_records
 
 
 @dataclass

@@ -1,6 +1,6 @@
 """The protein plugin: amino-acid sequences through a text-pretrained BERT (SCIENCE.md §2).
 
-Reading order: ``tokenizer.py`` (residues → ids) → ``sequences.py`` (FASTA/TSV readers, length
+Reading order: ``tokenizer.py`` (residues → ids) → ``ssl_universal/data/sequences.py`` (FASTA/TSV readers, length
 policy, per-sequence scoring) → ``tasks.py`` (classification, regression) → ``synthetic.py``
 (generated data) → ``prepare.py`` (modlamp peptide sets, TAPE JSON, DeepLoc FASTA).
 """

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from .sequences import Record
+from ssl_universal.data.sequences import Record
 from .tokenizer import STANDARD
 
 HYDROPHOBIC = "AILMFVW"

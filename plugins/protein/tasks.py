@@ -9,7 +9,7 @@ from ssl_universal.errors import ConfigError
 
 from . import synthetic
 from .prepare import MODLAMP_SETS, ensure_modlamp
-from .sequences import Record, SequenceFilesConfig, SymbolSequenceTask, read_records
+from ssl_universal.data.sequences import Record, SequenceFilesConfig, SymbolSequenceTask, read_records
 
 
 @dataclass

@@ -1,6 +1,7 @@
 """Labelled symbol sequences: FASTA and TSV/CSV readers, the length policy, and a task base that scores whole sequences.
 
-The same file lives in plugins/dna/ (plugins never import each other); keep the two in step.
+Shared by the sequence plugins (DNA, protein, ...): plugins never import each other, so what
+they both need lives here.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from pathlib import Path
 
 import torch
 
-from ssl_universal.data.collate import pad_sequences
-from ssl_universal.errors import ConfigError, DataError
-from ssl_universal.metrics import accuracy, macro_f1, mse, spearman
-from ssl_universal.task import Task, TaskConfig
+from .collate import pad_sequences
+from ..errors import ConfigError, DataError
+from ..metrics import accuracy, macro_f1, mse, spearman
+from ..task import Task, TaskConfig
 
 log = logging.getLogger(__name__)
 
