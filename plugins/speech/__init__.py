@@ -16,12 +16,10 @@ from ssl_universal.registry import register_model, register_task
 
 from .hubert import build_hubert
 from .pretrain import HubertPretrainTask
+from .superb import CtcAsrTask, UtteranceClassificationTask, build_downstream
 
 register_task("hubert_pretrain")(HubertPretrainTask)
 register_model("hubert")(build_hubert)
-
-from .superb import CtcAsrTask, UtteranceClassificationTask, build_downstream  # noqa: E402
-
 register_task("superb_classification")(UtteranceClassificationTask)
 register_task("superb_asr")(CtcAsrTask)
 register_model("superb_downstream")(build_downstream)

@@ -11,7 +11,7 @@ import torch
 
 from ssl_universal.errors import ConfigError
 
-from .distortions import Distorter, DistortionConfig, NoiseBank, find_noise_files
+from .distortions import Distorter, DistortionConfig, NoiseBank
 
 CONDITIONS = ("clean", "mgr", "unseen")
 
@@ -46,7 +46,7 @@ class ConditionDistorter:
             return
         corpus = Path(data_dir).resolve().parent
         noise_root = Path(cfg.noise_root) if cfg.noise_root else corpus / "noise" / "test"
-        common = dict(snr_low=cfg.snr_low, snr_high=cfg.snr_high, sample_rate=sample_rate, noise_split="test")
+        common = {"snr_low": cfg.snr_low, "snr_high": cfg.snr_high, "sample_rate": sample_rate, "noise_split": "test"}
         if name == "mgr":
             rir_root = Path(cfg.rir_root) if cfg.rir_root else corpus / "rir" / "test"
             self.distorter = Distorter(DistortionConfig(noise_root=str(noise_root), rir_root=str(rir_root),

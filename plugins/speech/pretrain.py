@@ -38,7 +38,7 @@ def carve_valid(n: int, share: float) -> tuple[np.ndarray, np.ndarray]:
     """Every k-th row goes to valid (deterministic, spread over the whole file): (train rows, valid rows)."""
     if n < 2 or share <= 0:
         return np.arange(n), np.arange(min(n, 1))
-    step = max(2, int(round(1 / share)))
+    step = max(2, round(1 / share))
     valid = np.arange(step // 2, n, step)
     return np.setdiff1d(np.arange(n), valid), valid
 
@@ -106,7 +106,7 @@ class HubertPretrainTask(Task):
 
     def _distortion_config(self, seed: int) -> DistortionConfig:
         c = self.cfg
-        rank = int(os.environ.get("RANK", 0))  # each process draws its own distortions under torchrun
+        rank = int(os.environ.get("RANK", "0"))  # each process draws its own distortions under torchrun
         return DistortionConfig(p_additive=c.p_additive, additive_weights=dict(c.additive_weights), p_reverb=c.p_reverb,
                                 snr_low=c.snr_low, snr_high=c.snr_high, noise_root=c.noise_root, rir_root=c.rir_root,
                                 sample_rate=c.sample_rate, seed=seed * 1000 + rank)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import ClassVar
 
 import torch
 import torch.nn.functional as F
@@ -43,7 +44,7 @@ class SuperbTask(Task):
     """Shared data handling: train/valid carved from train.tsv, test repeated under each condition."""
 
     Config = SuperbTaskConfig
-    label_files: dict[str, str] = {}
+    label_files: ClassVar[dict[str, str]] = {}  # label name -> file extension
 
     def __init__(self, cfg: SuperbTaskConfig, tokenizer=None):
         super().__init__(cfg, tokenizer)
@@ -100,7 +101,7 @@ class SuperbTask(Task):
 class UtteranceClassificationTask(SuperbTask):
     """KS, IC, SID, ER: one class per utterance from ``<split>.label``; accuracy in percent."""
 
-    label_files = {"label": "label"}
+    label_files: ClassVar[dict[str, str]] = {"label": "label"}
 
     def __init__(self, cfg: SuperbTaskConfig, tokenizer=None):
         super().__init__(cfg, tokenizer)
@@ -143,7 +144,7 @@ class UtteranceClassificationTask(SuperbTask):
 class CtcAsrTask(SuperbTask):
     """ASR: characters of ``<split>.ltr`` (``|`` between words) with CTC; WER and CER (jiwer) in percent."""
 
-    label_files = {"letters": "ltr"}
+    label_files: ClassVar[dict[str, str]] = {"letters": "ltr"}
     best_metric = "wer"
     best_mode = "min"
 
@@ -220,6 +221,16 @@ class DownstreamConfig:
     lstm_hidden: int = 128  # ASR: BiLSTM units per direction (0: linear CTC head)
     lstm_layers: int = 1  # ASR: BiLSTM layers
     dropout: float = 0.1  # on the projected features
+    pool_norm: bool = True  # utterance tasks: batch-normalise the pooled vector before the linear layer
+
+
+class PooledNorm(nn.BatchNorm1d):
+    """Batch normalisation of pooled vectors; a batch of one (an epoch's remainder) uses the running statistics."""
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        if self.training and x.shape[0] == 1:
+            return F.batch_norm(x, self.running_mean, self.running_var, self.weight, self.bias, False, 0.0, self.eps)
+        return super().forward(x)
 
 
 class SuperbDownstream(nn.Module):
@@ -247,6 +258,10 @@ class SuperbDownstream(nn.Module):
                 width = 2 * cfg.lstm_hidden
             self.output = nn.Linear(width, num_labels)
         else:
+            # Mean-pooled frames of different utterances share a large common part; standardising the pooled
+            # vectors across utterances (batch statistics in training, running ones at test) lets a linear
+            # layer see their differences within a few hundred steps.
+            self.pool_norm = PooledNorm(cfg.projection) if cfg.pool_norm else nn.Identity()
             self.output = nn.Linear(cfg.projection, num_labels)
 
     def train(self, mode: bool = True):
@@ -277,7 +292,7 @@ class SuperbDownstream(nn.Module):
         x = self.dropout(self.project(summed))
         valid = frame_mask(frame_lengths, x.shape[1])
         if self.kind != "ctc":
-            logits = self.output(masked_mean(x, valid))
+            logits = self.output(self.pool_norm(masked_mean(x, valid)))
             out = {"logits": logits}
             if labels is not None:
                 out["loss"] = F.cross_entropy(logits.float(), labels)

@@ -42,16 +42,18 @@ class MfccFeatures:
 class HubertFeatures:
     """Output of transformer layer ``layer`` (1-based) of a HuBERT, 20 ms frames.
 
-    ``checkpoint`` is a Hugging Face folder (``config.json`` + weights; a run directory's ``best/``
-    is one), a run directory holding such a ``best/``, or a torchaudio state-dict file (``.pt``/
+    ``checkpoint`` is a Hugging Face folder (``config.json`` + weights; a run directory's ``best/hf``
+    is one), a run directory holding such a ``best/hf`` (or ``best/``), or a torchaudio state-dict file (``.pt``/
     ``.pth``/``.safetensors``) for the architecture ``arch`` (``hubert_base``, ``hubert_large``...).
     """
 
     def __init__(self, checkpoint: str | Path, layer: int, *, arch: str = "hubert_base", sample_rate: int = 16000,
                  device: str = "cpu"):
         path = Path(checkpoint)
-        if (path / "best" / "config.json").is_file():
-            path = path / "best"
+        for candidate in (path / "best" / "hf", path / "best"):  # a run directory: its exported best model
+            if (candidate / "config.json").is_file():
+                path = candidate
+                break
         self.layer, self.device, self.sample_rate = layer, torch.device(device), sample_rate
         if (path / "config.json").is_file():
             from transformers import HubertModel

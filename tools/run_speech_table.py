@@ -1,0 +1,218 @@
+"""SCIENCE.md §5 end to end: baseline HuBERT, continual training on distorted audio, SUPERB-style tasks, the table.
+
+    python tools/run_speech_table.py --out runs/speech_table                 # CPU default (tiny HuBERT)
+    python tools/run_speech_table.py --out runs/speech_table --dat --clean-control
+    python tools/run_speech_table.py --out /tmp/gpu --preset gpu             # one GPU, about two minutes
+
+Stages (each skipped when its output exists, so an interrupted run resumes): the synthetic corpus;
+one pre-training manifest of every task's train audio; MFCC k-means units; the baseline pre-trained
+from scratch (iteration 1, and 2 with --iterations 2); units of the baseline's layer on the clean
+audio; continual training of the baseline on m+g+r-distorted input (targets from the clean audio);
+every downstream task on each frozen upstream, tested clean / m+g+r / unseen noise; then one row
+per upstream, merged and printed by ``ssl-universal report``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import shutil
+import subprocess
+import sys
+import time
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+TASKS = {"ic": "ic", "er": "style", "ks": "ks", "sid": "sid", "asr": "asr"}  # table column -> corpus folder
+CONDITIONS = ("clean", "mgr", "unseen")
+
+PRESETS = {
+    "cpu": {
+        "corpus": ["--scale", "1.0"],
+        "clusters": 50,
+        "unit_layer": 2,
+        "unit_device": "cpu",
+        "pretrain": ["model.size=tiny", "trainer.max_steps=1000", "trainer.max_tokens=128000", "trainer.lr=2e-3",
+                     "trainer.eval_every=250", "trainer.save_every=500"],
+        "continual": ["trainer.max_steps=400", "trainer.max_tokens=128000", "trainer.lr=1e-3",
+                      "trainer.eval_every=200", "trainer.save_every=400"],
+        "downstream": ["trainer.max_steps=300", "trainer.eval_every=150"],
+        "asr": ["trainer.max_steps=400", "trainer.eval_every=200", "trainer.lr=5e-3"],
+    },
+    "gpu": {  # a wider model, bf16, everything on the GPU; sized to finish in about two minutes
+        "corpus": ["--scale", "0.5", "--rirs", "8"],
+        "clusters": 50,
+        "unit_layer": 4,
+        "unit_device": "cuda",
+        "pretrain": ["model.size=small", "trainer.max_steps=300", "trainer.max_tokens=640000", "trainer.lr=1e-3",
+                     "trainer.precision=bf16", "trainer.eval_every=300", "trainer.save_every=300"],
+        "continual": ["trainer.max_steps=150", "trainer.max_tokens=640000", "trainer.lr=5e-4",
+                      "trainer.precision=bf16", "trainer.eval_every=150", "trainer.save_every=150"],
+        "downstream": ["trainer.max_steps=100", "trainer.eval_every=100", "trainer.precision=bf16"],
+        "asr": ["trainer.max_steps=200", "trainer.eval_every=200", "trainer.lr=5e-3", "trainer.precision=bf16"],
+    },
+}
+
+
+class Pipeline:
+    def __init__(self, args: argparse.Namespace):
+        self.args, self.preset = args, PRESETS[args.preset]
+        self.out = Path(args.out).resolve()
+        self.corpus = Path(args.corpus).resolve() if args.corpus else self.out / "corpus"
+        self.timings: dict[str, float] = {}
+        self.env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        if args.preset == "cpu":  # small models on a shared CPU: threads would spin against each other
+            os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported (units run in this process)
+            self.env["OMP_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"]
+
+    def stage(self, name: str, done: Path, fn) -> None:
+        if done.exists():
+            print(f"[skip] {name}: {done} exists", flush=True)
+            return
+        start = time.perf_counter()
+        print(f"[run] {name}", flush=True)
+        fn()
+        self.timings[name] = round(time.perf_counter() - start, 1)
+        print(f"[done] {name} in {self.timings[name]} s", flush=True)
+
+    def call(self, *command: str) -> None:
+        log = self.out / "logs" / f"{len(list((self.out / 'logs').glob('*.log'))):02d}.log"
+        with open(log, "w") as handle:
+            handle.write(" ".join(command) + "\n")
+            handle.flush()
+            code = subprocess.call(command, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+        if code != 0:
+            print(log.read_text()[-4000:], file=sys.stderr)
+            raise SystemExit(f"failed ({code}): {' '.join(command)}  (log: {log})")
+
+    def train(self, recipe: str, run_dir: Path, overrides: list[str]) -> None:
+        self.call(sys.executable, "-m", "ssl_universal.cli", "train", f"recipe=speech/{recipe}", f"run_dir={run_dir}",
+                  "trainer.progress_bar=false", *overrides, *self.args.override)
+
+    def units(self, manifest_dir: Path, out_dir: Path, feature: str, checkpoint: Path | None = None) -> None:
+        from ssl_universal.plugins import load_plugins
+
+        load_plugins()
+        from ssl_universal_plugins.speech.units import UnitConfig, extract_units
+
+        out_dir.mkdir(parents=True, exist_ok=True)
+        for split in ("train", "valid"):
+            shutil.copy(manifest_dir / f"{split}.tsv", out_dir / f"{split}.tsv")
+        extract_units(UnitConfig(manifest_dir=str(manifest_dir), out_dir=str(out_dir), splits=("train", "valid"),
+                                 feature=feature, checkpoint=str(checkpoint) if checkpoint else None,
+                                 layer=self.preset["unit_layer"], label_rate=100.0 if feature == "mfcc" else 50.0,
+                                 n_clusters=self.preset["clusters"], seed=self.args.seed,
+                                 device=self.preset["unit_device"] if feature == "hubert" else "cpu"))
+
+    def run(self) -> None:
+        a, p = self.args, self.preset
+        (self.out / "logs").mkdir(parents=True, exist_ok=True)
+        runs, data = self.out / "runs", self.out / "data"
+        self.stage("corpus", self.corpus / "corpus.json", lambda: self.call(
+            sys.executable, "tools/make_speech_corpus.py", "--out", str(self.corpus), "--seed", str(a.seed), *p["corpus"]))
+
+        def pool():
+            from ssl_universal.plugins import load_plugins
+
+            load_plugins()
+            from ssl_universal_plugins.speech.pretrain import pool_manifests
+
+            pool_manifests([self.corpus / folder / "train.tsv" for folder in TASKS.values()], data / "pretrain")
+
+        self.stage("pre-training manifests", data / "pretrain" / "valid.tsv", pool)
+        self.stage("MFCC units", data / "mfcc" / "dict.km.txt",
+                   lambda: self.units(data / "pretrain", data / "mfcc", "mfcc"))
+        seed = [f"seed={a.seed}"]
+        self.stage("baseline, iteration 1", runs / "baseline_it1" / "results.json", lambda: self.train(
+            "hubert_pretrain", runs / "baseline_it1", [f"task.data_dir={data / 'mfcc'}", "task.label_rate=100",
+                                                       *p["pretrain"], *seed]))
+        baseline = runs / "baseline_it1"
+        if a.iterations == 2:
+            self.stage("iteration-1 units", data / "it2" / "dict.km.txt",
+                       lambda: self.units(data / "pretrain", data / "it2", "hubert", baseline / "best" / "hf"))
+            self.stage("baseline, iteration 2", runs / "baseline_it2" / "results.json", lambda: self.train(
+                "hubert_pretrain", runs / "baseline_it2", [f"task.data_dir={data / 'it2'}", "task.label_rate=50",
+                                                           *p["pretrain"], *seed]))
+            baseline = runs / "baseline_it2"
+        self.stage("baseline units of the clean audio", data / "continual" / "dict.km.txt",
+                   lambda: self.units(data / "pretrain", data / "continual", "hubert", baseline / "best" / "hf"))
+        noise = [f"task.noise_root={self.corpus / 'noise' / 'train'}", f"task.rir_root={self.corpus / 'rir' / 'train'}"]
+        continual = [f"model.init={baseline}", f"task.data_dir={data / 'continual'}", *noise, *p["continual"], *seed]
+        upstreams = {"baseline": baseline}
+        variants = [("continual", [])]
+        if a.clean_control:
+            variants.insert(0, ("continual_clean", ["task.distort=false"]))
+        if a.dat:
+            variants.append(("continual_dat", [f"model.dat_weight={a.dat_weight}", "task.p_additive=0.8"]))
+        for name, extra in variants:
+            self.stage(name, runs / name / "results.json",
+                       lambda name=name, extra=extra: self.train("hubert_continual", runs / name, [*continual, *extra]))
+            upstreams[name] = runs / name
+        for up, path in upstreams.items():
+            for column, folder in TASKS.items():
+                if column not in a.tasks:
+                    continue
+                recipe = "superb_asr" if column == "asr" else f"superb_{column}"
+                run_dir = self.out / "downstream" / up / column
+                extra = p["asr"] if column == "asr" else p["downstream"]
+                self.stage(f"{column} on {up}", run_dir / "results.json", lambda recipe=recipe, run_dir=run_dir, path=path,
+                           folder=folder, extra=extra: self.train(recipe, run_dir, [
+                               f"task.data_dir={self.corpus / folder}", f"model.upstream={path}", *extra, *seed]))
+        self.table(list(upstreams))
+
+    def table(self, upstreams: list[str]) -> None:
+        """One pseudo-run per upstream holding every task × condition score, then ``ssl-universal report``."""
+        columns = []
+        table = self.out / "table"
+        for up in upstreams:
+            scores = {}
+            for column in TASKS:
+                if column not in self.args.tasks:
+                    continue
+                test = json.loads((self.out / "downstream" / up / column / "results.json").read_text())["test"]
+                metrics = ("wer", "cer") if column == "asr" else ("accuracy",)
+                for metric in metrics:
+                    for condition in CONDITIONS:
+                        name = f"{column.upper()}{'_' + metric.upper() if column == 'asr' else ''} {condition}"
+                        scores[name] = test[f"{metric}_{condition}"]
+            columns = list(scores)
+            folder = table / up
+            folder.mkdir(parents=True, exist_ok=True)
+            (folder / "results.json").write_text(json.dumps({"best_metric": columns[0], "best_mode": "max",
+                                                             "test": scores, "best": scores}, indent=2))
+            (folder / "config.yaml").write_text(f"upstream: {up}\nseed: {self.args.seed}\n")
+        (self.out / "timings.json").write_text(json.dumps(self.timings, indent=2))
+        print("\nstage timings (s):", json.dumps(self.timings))
+        self.call(sys.executable, "-m", "ssl_universal.cli", "report", str(table), "--rows", "upstream", "--split", "test",
+                  "--metrics", ",".join(columns), "--no-plot")
+        print((table / "report.md").read_text())
+
+
+def main(argv=None) -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--out", default="runs/speech_table", help="everything is written here")
+    parser.add_argument("--corpus", default=None, help="an existing synthetic corpus (default: build OUT/corpus)")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="sizes and steps")
+    parser.add_argument("--iterations", type=int, choices=(1, 2), default=1, help="HuBERT pre-training iterations")
+    parser.add_argument("--dat", action="store_true", help="also continual training with a domain-adversarial head")
+    parser.add_argument("--dat-weight", type=float, default=0.1, help="gradient-reversal scale of --dat")
+    parser.add_argument("--clean-control", action="store_true",
+                        help="also continue the baseline on clean audio for the same steps (separates noise from steps)")
+    parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset of ic,er,ks,sid,asr")
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--override", action="append", default=[], help="key=value added to every training run")
+    args = parser.parse_args(argv)
+    args.tasks = [t for t in args.tasks.split(",") if t]
+    unknown = set(args.tasks) - set(TASKS)
+    if unknown:
+        parser.error(f"--tasks: unknown {sorted(unknown)}; known {', '.join(TASKS)}")
+    start = time.perf_counter()
+    Pipeline(args).run()
+    print(f"total {time.perf_counter() - start:.0f} s; outputs in {args.out}")
+
+
+if __name__ == "__main__":
+    main()
