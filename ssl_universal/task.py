@@ -49,10 +49,31 @@ class Task:
         """Examples of ``split`` ("train", "valid", "test"): a sequence of dicts, indexable."""
         raise NotImplementedError(f"{type(self).__name__} must implement load_split(split)")
 
+    def cache_key(self, split: str) -> dict | None:
+        """Everything the tokenised ``split`` depends on (source files, tokenizer, config).
+
+        A task that returns a key has its split stored as memory-mapped arrays under
+        ``$SSL_UNIVERSAL_CACHE`` (:mod:`ssl_universal.data.cache`): a re-run does not
+        re-tokenise, and a ``load_split`` written as a generator builds a corpus larger than
+        RAM with flat memory. ``None`` (the default) keeps the split in memory only.
+        """
+        return None
+
+    #: Fields of an example that the on-disk cache stores (numbers or per-token lists).
+    cache_fields: tuple[str, ...] = ("input_ids", "label")
+
     def dataset(self, split: str) -> Sequence[dict]:
-        """``load_split`` memoised, so the engine and the model builder share one copy."""
+        """``load_split``, memoised (and cached on disk when :meth:`cache_key` gives a key)."""
         if split not in self._splits:
-            self._splits[split] = self.load_split(split)
+            key = self.cache_key(split)
+            if key is None:
+                self._splits[split] = self.load_split(split)
+            else:
+                from .data.cache import cached_dataset
+
+                task = f"{type(self).__module__}.{type(self).__qualname__}"
+                full_key = {"task": task, "split": split, **key}
+                self._splits[split] = cached_dataset(None, full_key, lambda: self.load_split(split), self.cache_fields)
         return self._splits[split]
 
     def lengths(self, split: str) -> Sequence[int]:

@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 import torch
 
+from ssl_universal.data.cache import source_fingerprint, tokenizer_fingerprint
 from ssl_universal.data.collate import pad_sequences
 from ssl_universal.errors import DataError
 from ssl_universal.metrics import accuracy, macro_f1
@@ -147,6 +148,20 @@ class TextClassificationTask(Task):
             ]
             ids, types = ids + second, types + [1] * len(second)
         return ids, types
+
+    @property
+    def cache_fields(self) -> tuple[str, ...]:
+        pairs = self.cfg.text_pair_column is not None
+        return ("input_ids", "label", "token_type_ids") if pairs else ("input_ids", "label")
+
+    def cache_key(self, split: str) -> dict:
+        """Tokenised splits are reused across runs while the files, tokenizer and config stay the same."""
+        files = sorted(p for p in self.data_dir.rglob("*") if p.is_file())
+        return {
+            "source": source_fingerprint(*files),
+            "tokenizer": tokenizer_fingerprint(self.tokenizer),
+            "config": asdict(self.cfg),
+        }
 
     def load_split(self, split: str) -> list[dict]:
         rows, where = self._rows(split)

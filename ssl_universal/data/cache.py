@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import hashlib
 import json
 import os
@@ -50,6 +51,22 @@ def source_fingerprint(*paths: str | os.PathLike) -> list[dict]:
     return found
 
 
+def tokenizer_fingerprint(tokenizer: Any) -> dict:
+    """What identifies a tokenizer's output: its class, config and a digest of its vocabulary."""
+    if tokenizer is None:
+        return {"class": None}
+    symbols = getattr(tokenizer, "symbols", None)
+    if symbols is None and hasattr(tokenizer, "get_vocab"):  # a bare Hugging Face tokenizer
+        symbols = [token for token, _ in sorted(tokenizer.get_vocab().items(), key=lambda item: item[1])]
+    vocabulary = hashlib.sha256("\n".join(symbols).encode()).hexdigest() if symbols else None
+    cfg = getattr(tokenizer, "cfg", None)
+    return {
+        "class": f"{type(tokenizer).__module__}.{type(tokenizer).__qualname__}",
+        "config": dataclasses.asdict(cfg) if dataclasses.is_dataclass(cfg) else repr(cfg),
+        "vocabulary": vocabulary,
+    }
+
+
 class TokenDataset(Sequence):
     """A cached tokenised dataset: ``ds[i]`` is a dict of array views (per-token fields) and scalars.
 
@@ -85,8 +102,10 @@ class TokenDataset(Sequence):
     def __len__(self) -> int:
         return int(self.meta["num_examples"])
 
-    def __getitem__(self, index: int) -> dict[str, Any]:
+    def __getitem__(self, index: int | slice) -> dict[str, Any] | list[dict[str, Any]]:
         n = len(self)
+        if isinstance(index, slice):  # as a list would answer
+            return [self[i] for i in range(*index.indices(n))]
         if not isinstance(index, (int, np.integer)):
             raise TypeError(f"TokenDataset indices are integers; got {type(index).__name__}")
         if index < 0:
