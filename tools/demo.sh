@@ -10,6 +10,6 @@ out=${1:-outputs/demo}
 rm -rf "$out"
 ssl-universal train -m recipe=text/classification \
     model.assignment=none,reinit,scratch seed=0,1 \
-    trainer.max_steps=120 trainer.eval_every=40 trainer.save_every=120 trainer.progress_bar=false \
+    trainer.max_steps=60 trainer.eval_every=20 trainer.save_every=60 trainer.warmup_steps=6 trainer.progress_bar=false \
     trainer.tensorboard=false --sweep-dir "$out"
 ssl-universal report "$out" --rows model.assignment
