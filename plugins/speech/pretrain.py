@@ -122,16 +122,14 @@ class HubertPretrainTask(Task):
             sample_rate=cfg.sample_rate, labels=labels, label_rate=cfg.label_rate, frame_labels=("units",)))
 
     def load_split(self, split: str):
+        carve = not (self.root / "valid.tsv").is_file()  # then valid is every k-th train utterance
+        if split == "train_all" or (split in ("train", "valid") and not carve):
+            return self._dataset("train" if split == "train_all" else split)
+        if split in ("train", "valid"):
+            train_rows, valid_rows = carve_valid(len(self.dataset("train_all")), self.cfg.valid_share)
+            return IndexedSubset(self.dataset("train_all"), train_rows if split == "train" else valid_rows)
         if (self.root / f"{split}.tsv").is_file():
             return self._dataset(split)
-        if split == "valid":
-            train_rows, valid_rows = carve_valid(len(self.dataset("train_all")), self.cfg.valid_share)
-            return IndexedSubset(self.dataset("train_all"), valid_rows)
-        if split == "train" and not (self.root / "valid.tsv").is_file():
-            train_rows, _ = carve_valid(len(self.dataset("train_all")), self.cfg.valid_share)
-            return IndexedSubset(self.dataset("train_all"), train_rows)
-        if split == "train_all":
-            return self._dataset("train")
         raise FileNotFoundError(self.root / f"{split}.tsv")
 
     def collate(self, items: list[dict]) -> dict:

@@ -190,3 +190,16 @@ def test_hugging_face_folder_continues_training_on_distorted_audio(micro_size, t
     assert not torch.equal(exported[key], original[key])  # it trained
     head = load_file(str(tmp_path / "run" / "best" / "hf" / hubert.HEAD_FILE))
     assert head["label_embs"].shape == (4, 64) and "domain_classifier.0.weight" in head
+
+
+def test_valid_is_carved_from_train_when_missing(micro_size, tmp_path):
+    pretrain = speech("pretrain")
+    data = _tone_units_folder(tmp_path / "data", np.random.default_rng(0), n=24, seconds=0.3)
+    (data / "valid.tsv").unlink()
+    task = pretrain.HubertPretrainTask(pretrain.HubertPretrainTaskConfig(data_dir=str(data), label_rate=50,
+                                                                        valid_share=0.25))
+    train, valid = task.dataset("train"), task.dataset("valid")
+    assert len(train) + len(valid) == 21 and len(valid) >= 4  # _tone_units_folder puts 21 rows in train.tsv
+    assert not {train[i]["id"] for i in range(len(train))} & {valid[i]["id"] for i in range(len(valid))}
+    batch = task.collate([train[0], train[1]])
+    assert batch["waveform"].shape[0] == 2 and (batch["targets"][0] >= 0).sum() == len(train[0]["units"].split())
