@@ -34,7 +34,7 @@ def cmd_train(argv: list[str]) -> int:
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config(s) and exit")
     parser.add_argument("--sweep-dir", default=None, help="folder for a multirun's runs (default outputs/<recipe>/sweep-<time>)")
     parser.add_argument("overrides", nargs="*", help="recipe=<name> and key=value overrides (Hydra grammar)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come before or after the key=value overrides
     from omegaconf import OmegaConf
 
     from .config import expand_sweeps, load_config
@@ -89,7 +89,7 @@ def cmd_eval(argv: list[str]) -> int:
     parser.add_argument("--split", default="test")
     parser.add_argument("--weights", default="best", help="best | latest | path to a checkpoint folder or .safetensors")
     parser.add_argument("overrides", nargs="*", help="key=value overrides (e.g. task.data_dir=... to score other data)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come before or after the key=value overrides
     from .run import evaluate
 
     print(json.dumps(evaluate(args.run_dir, args.split, args.weights, args.overrides), indent=2))
@@ -99,7 +99,7 @@ def cmd_eval(argv: list[str]) -> int:
 def cmd_list(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="ssl-universal list", description="Show what is registered and where from.")
     parser.add_argument("--plugin-dir", action="append", default=[], help="also load plugins from this folder")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come before or after the key=value overrides
     from .config import available_recipes
     from .plugins import load_plugins, loaded_plugins, plugin_errors
     from .registry import MODELS, TASKS, TOKENIZERS
@@ -130,7 +130,7 @@ def cmd_new_plugin(argv: list[str]) -> int:
     parser = argparse.ArgumentParser(prog="ssl-universal new-plugin", description="Write a plugin skeleton that trains.")
     parser.add_argument("name", help="plugin (and modality) name: a Python identifier")
     parser.add_argument("--dir", required=True, help="folder to create the plugin in (e.g. your plugin directory)")
-    args = parser.parse_args(argv)
+    args = parser.parse_intermixed_args(argv)  # options may come before or after the key=value overrides
     from .scaffold import write_plugin
 
     path = write_plugin(args.name, Path(args.dir))

@@ -82,3 +82,8 @@ def test_cli_reports_config_errors_without_traceback(cli):
     assert result.returncode == 2
     assert "did you mean 'batch_size'" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_options_may_follow_the_overrides(cli, tmp_path):
+    out = cli("train", "-m", "--dry-run", "recipe=toy/demo", "--sweep-dir", str(tmp_path), "seed=0,1").stdout
+    assert out.count("name: toy_majority") == 2 and "seed: 1" in out
