@@ -9,7 +9,7 @@ import textwrap
 import pytest
 
 from ssl_universal import plugins
-from ssl_universal.registry import MODELS, TASKS, TOKENIZERS
+from ssl_universal.registry import TASKS
 
 PLUGIN = '''
 from dataclasses import dataclass

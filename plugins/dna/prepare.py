@@ -10,34 +10,16 @@ from __future__ import annotations
 
 import csv
 import json
-import random
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
+from ssl_universal.data.sequences import stratified_split
 from ssl_universal.errors import ConfigError, DataError
 
-SPLIT_SHARES = (0.8, 0.1, 0.1)  # train / valid / test, per class
 AMBIGUOUS_POLICIES = ("keep", "drop")
 SPLICE_CLASSES = ("EI", "IE", "N")
 
 
-def stratified_split(rows: list[tuple[str, str]], seed: int, shares=SPLIT_SHARES) -> dict[str, list[tuple[str, str]]]:
-    """Per class, shuffle with ``seed`` and cut into train/valid/test by ``shares``."""
-    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for row in rows:
-        by_label[row[1]].append(row)
-    rng = random.Random(seed)
-    splits: dict[str, list[tuple[str, str]]] = {"train": [], "valid": [], "test": []}
-    for label in sorted(by_label):
-        group = by_label[label]
-        rng.shuffle(group)
-        n_train, n_valid = round(shares[0] * len(group)), round(shares[1] * len(group))
-        splits["train"] += group[:n_train]
-        splits["valid"] += group[n_train : n_train + n_valid]
-        splits["test"] += group[n_train + n_valid :]
-    for part in splits.values():
-        rng.shuffle(part)
-    return splits
 
 
 def write_splits(out_dir: Path, splits: dict[str, list[tuple[str, str]]], source: dict) -> Path:

@@ -10,10 +10,10 @@ from __future__ import annotations
 import csv
 import json
 import os
-import random
-from collections import Counter, defaultdict
+from collections import Counter
 from pathlib import Path
 
+from ssl_universal.data.sequences import stratified_split
 from ssl_universal.errors import ConfigError, DataError
 
 # modlamp.datasets loader of each installed peptide set: (function, what the classes are).
@@ -23,7 +23,6 @@ MODLAMP_SETS = {
     "acp_random": ("load_ACPvsRandom", "413 anticancer peptides vs 413 random scrambled peptides"),
     "acp_tm": ("load_ACPvsTM", "413 anticancer peptides vs 413 transmembrane sequences"),
 }
-SPLIT_SHARES = (0.8, 0.1, 0.1)  # train / valid / test, per class
 
 
 def cache_root() -> Path:
@@ -61,23 +60,6 @@ def _is_number(text: str) -> bool:
     return True
 
 
-def stratified_split(rows: list[tuple[str, str]], seed: int, shares=SPLIT_SHARES) -> dict[str, list[tuple[str, str]]]:
-    """Per class, shuffle with ``seed`` and cut into train/valid/test by ``shares``."""
-    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
-    for row in rows:
-        by_label[row[1]].append(row)
-    rng = random.Random(seed)
-    splits: dict[str, list[tuple[str, str]]] = {"train": [], "valid": [], "test": []}
-    for label in sorted(by_label):
-        group = by_label[label]
-        rng.shuffle(group)
-        n_train, n_valid = round(shares[0] * len(group)), round(shares[1] * len(group))
-        splits["train"] += group[:n_train]
-        splits["valid"] += group[n_train : n_train + n_valid]
-        splits["test"] += group[n_train + n_valid :]
-    for rows_of_split in splits.values():
-        rng.shuffle(rows_of_split)
-    return splits
 
 
 def prepare_modlamp(name: str, out_dir: Path, seed: int = 0) -> Path:

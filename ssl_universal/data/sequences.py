@@ -363,3 +363,25 @@ def score_groups(steps: list[dict], regression: bool, num_labels: int) -> dict[s
     if len(groups) > len(order):
         scores["window_accuracy"] = accuracy(labels.tolist(), predictions.tolist())
     return scores
+
+
+SPLIT_SHARES = (0.8, 0.1, 0.1)  # train / valid / test, per class
+
+
+def stratified_split(rows: list[tuple[str, str]], seed: int, shares=SPLIT_SHARES) -> dict[str, list[tuple[str, str]]]:
+    """Per class, shuffle with ``seed`` and cut into train/valid/test by ``shares``."""
+    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_label[row[1]].append(row)
+    rng = random.Random(seed)
+    splits: dict[str, list[tuple[str, str]]] = {"train": [], "valid": [], "test": []}
+    for label in sorted(by_label):
+        group = by_label[label]
+        rng.shuffle(group)
+        n_train, n_valid = round(shares[0] * len(group)), round(shares[1] * len(group))
+        splits["train"] += group[:n_train]
+        splits["valid"] += group[n_train : n_train + n_valid]
+        splits["test"] += group[n_train + n_valid :]
+    for part in splits.values():
+        rng.shuffle(part)
+    return splits
