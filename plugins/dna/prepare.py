@@ -8,12 +8,11 @@ the recipes read with ``task.data_dir``.
 
 from __future__ import annotations
 
-import csv
 import json
 from collections import Counter
 from pathlib import Path
 
-from ssl_universal.data.sequences import stratified_split
+from ssl_universal.data.sequences import stratified_split, write_split_tables
 from ssl_universal.errors import ConfigError, DataError
 
 AMBIGUOUS_POLICIES = ("keep", "drop")
@@ -23,16 +22,7 @@ SPLICE_CLASSES = ("EI", "IE", "N")
 
 
 def write_splits(out_dir: Path, splits: dict[str, list[tuple[str, str]]], source: dict) -> Path:
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for split, rows in splits.items():
-        if not rows:
-            raise DataError(f"prepared split {split!r} is empty; the source holds too few sequences")
-        temporary = out_dir / f".{split}.tsv.tmp"
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-            writer.writerow(["sequence", "label"])
-            writer.writerows(rows)
-        temporary.replace(out_dir / f"{split}.tsv")
+    write_split_tables(out_dir, splits)
     counts = {split: dict(sorted(Counter(label for _, label in rows).items())) for split, rows in splits.items()}
     (out_dir / "source.json").write_text(json.dumps({**source, "class_counts": counts}, indent=2) + "\n")
     return out_dir

@@ -7,13 +7,12 @@ with ``task.data_dir``. ``tools/prepare_protein_data.py`` is the command line ar
 
 from __future__ import annotations
 
-import csv
 import json
 import os
 from collections import Counter
 from pathlib import Path
 
-from ssl_universal.data.sequences import stratified_split
+from ssl_universal.data.sequences import stratified_split, write_split_tables
 from ssl_universal.errors import ConfigError, DataError
 
 # modlamp.datasets loader of each installed peptide set: (function, what the classes are).
@@ -33,16 +32,7 @@ def cache_root() -> Path:
 
 def write_splits(out_dir: Path, splits: dict[str, list[tuple[str, str]]], source: dict) -> Path:
     """``(sequence, label)`` rows of each split as TSV, plus ``source.json``; written atomically per file."""
-    out_dir.mkdir(parents=True, exist_ok=True)
-    for split, rows in splits.items():
-        if not rows:
-            raise DataError(f"prepared split {split!r} is empty; the source holds too few sequences")
-        temporary = out_dir / f".{split}.tsv.tmp"
-        with open(temporary, "w", newline="", encoding="utf-8") as handle:
-            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
-            writer.writerow(["sequence", "label"])
-            writer.writerows(rows)
-        temporary.replace(out_dir / f"{split}.tsv")
+    write_split_tables(out_dir, splits)
     counts = {split: dict(sorted(Counter(label for _, label in rows).items())) for split, rows in splits.items()}
     is_regression = all(_is_number(label) for rows in splits.values() for _, label in rows)
     summary = {**source, "sizes": {s: len(r) for s, r in splits.items()}}

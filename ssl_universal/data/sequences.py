@@ -385,3 +385,17 @@ def stratified_split(rows: list[tuple[str, str]], seed: int, shares=SPLIT_SHARES
     for part in splits.values():
         rng.shuffle(part)
     return splits
+
+
+def write_split_tables(out_dir: Path, splits: dict[str, list[tuple[str, str]]]) -> None:
+    """Each split's ``(sequence, label)`` rows as ``<split>.tsv``, each file written atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for split, rows in splits.items():
+        if not rows:
+            raise DataError(f"prepared split {split!r} is empty; the source holds too few sequences")
+        temporary = out_dir / f".{split}.tsv.tmp"
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+            writer.writerow(["sequence", "label"])
+            writer.writerows(rows)
+        temporary.replace(out_dir / f"{split}.tsv")
