@@ -13,6 +13,7 @@ import numpy as np
 import torch
 
 from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.metrics import merge_repeated_units
 
 from .audio import load_audio, read_manifest
 
@@ -100,20 +101,8 @@ def _read_state_dict(path: Path) -> dict:
 
 
 # -- run-length merging --------------------------------------------------------------------------
-def merge_runs(units: Sequence[int]) -> tuple[list[int], list[int]]:
-    """Consecutive duplicates merged: ``[5,5,7,5] -> ([5,7,5], [2,1,1])``; counts map units back to time."""
-    merged, counts = [], []
-    for u in units:
-        if merged and merged[-1] == u:
-            counts[-1] += 1
-        else:
-            merged.append(int(u))
-            counts.append(1)
-    return merged, counts
-
-
 def expand_runs(units: Sequence[int], counts: Sequence[int]) -> list[int]:
-    """Inverse of :func:`merge_runs`."""
+    """Inverse of :func:`ssl_universal.metrics.merge_repeated_units`: each unit repeated by its run length."""
     if len(units) != len(counts):
         raise DataError(f"merged units and counts differ in length: {len(units)} vs {len(counts)}")
     return [int(u) for u, c in zip(units, counts) for _ in range(int(c))]
@@ -243,7 +232,7 @@ def extract_units(cfg: UnitConfig) -> dict:
                 if split == cfg.fit_split:
                     counts += np.bincount(units, minlength=cfg.n_clusters)
                 if cfg.merge:
-                    merged, runs = merge_runs(units)
+                    merged, runs = merge_repeated_units(units)
                     mkm.write(" ".join(map(str, merged)) + "\n")
                     cnt.write(" ".join(map(str, runs)) + "\n")
     (out_dir / "dict.km.txt").write_text("".join(f"{k} {c}\n" for k, c in enumerate(counts)), encoding="utf-8")
