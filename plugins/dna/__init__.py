@@ -1,8 +1,9 @@
 """The DNA plugin: nucleotide sequences through a text-pretrained BERT (SCIENCE.md §2: splice, histone marks).
 
-Reading order: ``tokenizer.py`` (bases or k-mers → ids) → ``ssl_universal/data/sequences.py`` (FASTA/TSV readers, length
-policy, per-sequence scoring) → ``tasks.py`` → ``synthetic.py`` (generated splice / histone data) →
-``prepare.py`` (the UCI splice and histone-mark files, for users who have them).
+Reading order: ``tokenizer.py`` (bases or k-mers → ids) → ``ssl_universal/data/sequence_files.py`` (FASTA/TSV
+readers) → ``ssl_universal/data/sequence_task.py`` (length policy, per-sequence scoring) → ``tasks.py`` →
+``synthetic.py`` (generated splice / histone data) → ``prepare.py`` (the UCI splice and histone-mark files, for
+users who have them).
 """
 
 from ssl_universal.registry import register_task, register_tokenizer

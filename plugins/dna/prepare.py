@@ -12,7 +12,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ssl_universal.data.sequences import stratified_split, write_split_tables
+from ssl_universal.data.splits import stratified_split, write_split_tables
 from ssl_universal.errors import ConfigError, DataError
 
 AMBIGUOUS_POLICIES = ("keep", "drop")

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import random
 
-from ssl_universal.data.sequences import Record
+from ssl_universal.data.sequence_files import Record
 
 BASES = "ACGT"
 # Histone-style positives carry two copies of promoter-like motifs; negatives are background only.

@@ -1,8 +1,9 @@
 """The protein plugin: amino-acid sequences through a text-pretrained BERT (SCIENCE.md §2).
 
-Reading order: ``tokenizer.py`` (residues → ids) → ``ssl_universal/data/sequences.py`` (FASTA/TSV readers, length
-policy, per-sequence scoring) → ``tasks.py`` (classification, regression) → ``synthetic.py``
-(generated data) → ``prepare.py`` (modlamp peptide sets, TAPE JSON, DeepLoc FASTA).
+Reading order: ``tokenizer.py`` (residues → ids) → ``ssl_universal/data/sequence_files.py`` (FASTA/TSV
+readers) → ``ssl_universal/data/sequence_task.py`` (length policy, per-sequence scoring) → ``tasks.py``
+(classification, regression) → ``synthetic.py`` (generated data) → ``prepare.py`` (modlamp peptide sets, TAPE
+JSON, DeepLoc FASTA).
 """
 
 from ssl_universal.registry import register_task, register_tokenizer

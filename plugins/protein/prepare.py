@@ -12,7 +12,7 @@ import os
 from collections import Counter
 from pathlib import Path
 
-from ssl_universal.data.sequences import stratified_split, write_split_tables
+from ssl_universal.data.splits import stratified_split, write_split_tables
 from ssl_universal.errors import ConfigError, DataError
 
 # modlamp.datasets loader of each installed peptide set: (function, what the classes are).
@@ -110,7 +110,7 @@ def prepare_tape(task: str, tape_dir: Path, out_dir: Path) -> Path:
 def prepare_deeploc(fasta: Path, out_dir: Path, seed: int = 0, valid_share: float = 0.1) -> Path:
     """DeepLoc's FASTA (``>ID Location-M|S|U [test]``): the location is the label, records marked ``test`` form the
     test split, and ``valid_share`` of the others (per class, fixed by ``seed``) the validation split."""
-    from ssl_universal.data.sequences import read_fasta
+    from ssl_universal.data.sequence_files import read_fasta
 
     if not fasta.is_file():
         raise DataError(f"{fasta}: no such file")

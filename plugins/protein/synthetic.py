@@ -8,7 +8,8 @@ from __future__ import annotations
 
 import random
 
-from ssl_universal.data.sequences import Record
+from ssl_universal.data.sequence_files import Record
+
 from .tokenizer import STANDARD
 
 HYDROPHOBIC = "AILMFVW"

@@ -5,11 +5,12 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 
+from ssl_universal.data.sequence_files import Record, read_records
+from ssl_universal.data.sequence_task import SequenceFilesConfig, SymbolSequenceTask
 from ssl_universal.errors import ConfigError
 
 from . import synthetic
 from .prepare import MODLAMP_SETS, ensure_modlamp
-from ssl_universal.data.sequences import Record, SequenceFilesConfig, SymbolSequenceTask, read_records
 
 
 @dataclass

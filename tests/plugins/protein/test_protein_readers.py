@@ -76,7 +76,8 @@ def test_overlong_error_truncate_and_window_are_counted(tmp_path, make_task):
 
 def test_window_votes_per_sequence():
     import torch
-    from ssl_universal.data.sequences import score_groups
+
+    from ssl_universal.data.sequence_task import score_groups
 
     # Sequence 0 has three windows predicted 1, 1, 0 (vote 1, gold 1); sequence 1 one window predicted 0 (gold 1).
     step = {"predictions": torch.tensor([1, 1, 0, 0]), "labels": torch.tensor([1, 1, 1, 1]), "groups": torch.tensor([0, 0, 0, 1]),

@@ -1,0 +1,176 @@
+"""Labelled symbol sequences from files: FASTA and TSV/CSV readers, a labels file, and class-balanced subsampling.
+
+Shared by the sequence plugins (DNA, protein, ...): plugins never import each other, so what
+they both need lives here. The task base that turns records into examples is
+:mod:`ssl_universal.data.sequence_task`.
+"""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import defaultdict
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from ..errors import DataError
+from .splits import split_file
+
+if TYPE_CHECKING:
+    from .sequence_task import SequenceFilesConfig
+
+FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".faa", ".fas")
+TABLE_SUFFIXES = (".tsv", ".csv", ".txt")
+
+
+@dataclass
+class Record:
+    """One labelled sequence as read from a file, with where it came from (for error messages)."""
+
+    sequence: str
+    label: str | None
+    where: str  # "file, line N" (the record's first line)
+    ident: str = ""  # the FASTA id, when there is one
+
+
+def read_labels_file(path: Path) -> dict[str, str]:
+    """``id<TAB>label`` lines (a header line ``id<TAB>label`` is skipped) as a dict."""
+    labels: dict[str, str] = {}
+    for number, line in enumerate(path.read_text().splitlines(), 1):
+        if not line.strip():
+            continue
+        fields = line.rstrip("\n").split("\t")
+        if len(fields) < 2:
+            raise DataError(f"{path}, line {number}: expected 'id<TAB>label', found {line!r}")
+        if number == 1 and fields[0].lower() == "id":
+            continue
+        labels[fields[0].strip()] = fields[1].strip()
+    return labels
+
+
+def _header_label(header: str, field: str) -> tuple[str, str | None]:
+    """(id, label) of a FASTA header ``id key=value ...``; label None when the field is absent."""
+    parts = header.split()
+    if not parts:
+        return "", None
+    label = None
+    for part in parts[1:]:
+        key, sep, value = part.partition("=")
+        if sep and key == field:
+            label = value
+    return parts[0], label
+
+
+def read_fasta(path: Path, label_field: str = "label", labels: dict[str, str] | None = None) -> list[Record]:
+    """Records of a FASTA file; each label comes from ``label_field=...`` in the header, else ``labels[id]``."""
+    records: list[Record] = []
+    header: str | None = None
+    start = 0
+    chunks: list[str] = []
+
+    def close() -> None:
+        if header is None:
+            return
+        ident, label = _header_label(header, label_field)
+        where = f"{path}, line {start}"
+        if not ident:
+            raise DataError(f"{where}: a '>' header with no id")
+        sequence = "".join(chunks)
+        if not sequence:
+            raise DataError(f"{where}: record {ident!r} has an empty sequence")
+        if label is None and labels is not None:
+            label = labels.get(ident)
+            if label is None:
+                raise DataError(f"{where}: record {ident!r} has no label in the labels file")
+        if label is None:
+            raise DataError(
+                f"{where}: record {ident!r} has no '{label_field}=' field in its header; "
+                f"write '>{ident} {label_field}=...' or name a labels file (task.labels_file)"
+            )
+        records.append(Record(sequence, label, where, ident))
+
+    with open(path, encoding="utf-8") as handle:
+        for number, raw in enumerate(handle, 1):
+            line = raw.strip()
+            if not line or line.startswith(";"):
+                continue
+            if line.startswith(">"):
+                close()
+                header, start, chunks = line[1:].strip(), number, []
+            elif header is None:
+                raise DataError(f"{path}, line {number}: sequence text before the first '>' header; is this a FASTA file?")
+            else:
+                chunks.append("".join(line.split()))
+    close()
+    if not records:
+        raise DataError(f"{path}: no FASTA records (expected lines starting with '>')")
+    return records
+
+
+def _column(name: str, header: list[str] | None, path: Path, what: str) -> int:
+    if header is not None and name in header:
+        return header.index(name)
+    if name.isdigit():
+        return int(name)
+    found = ", ".join(header) if header else "(no header line)"
+    raise DataError(f"{path}: no {what} column {name!r}; the header has {found}; set task.{what}_column")
+
+
+def read_table(path: Path, sequence_column: str = "sequence", label_column: str = "label") -> list[Record]:
+    """Records of a TSV (tab) or CSV (comma) file: one sequence and one label per row.
+
+    Column names are looked up in the header line; when both are numbers (0-based indexes) the file has no header.
+    """
+    delimiter = "," if path.suffix == ".csv" else "\t"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.reader(handle, delimiter=delimiter))
+    if not rows:
+        raise DataError(f"{path}: the file is empty")
+    header = None if (sequence_column.isdigit() and label_column.isdigit()) else rows[0]
+    seq_i = _column(sequence_column, header, path, "sequence")
+    label_i = _column(label_column, header, path, "label")
+    records = []
+    for number, row in enumerate(rows[1:] if header else rows, 2 if header else 1):
+        if not row or not any(cell.strip() for cell in row):
+            continue
+        where = f"{path}, line {number}"
+        if len(row) <= max(seq_i, label_i):
+            raise DataError(f"{where}: {len(row)} field(s), expected at least {max(seq_i, label_i) + 1} separated by {delimiter!r}")
+        sequence, label = "".join(row[seq_i].split()), row[label_i].strip()
+        if not sequence:
+            raise DataError(f"{where}: empty sequence")
+        if not label:
+            raise DataError(f"{where}: empty label")
+        records.append(Record(sequence, label, where))
+    if not records:
+        raise DataError(f"{path}: no rows with a sequence and a label")
+    return records
+
+
+def read_records(cfg: SequenceFilesConfig, data_dir: Path, split: str) -> list[Record]:
+    """The records of ``split`` under ``data_dir``, FASTA or table by file suffix."""
+    path = split_file(cfg, data_dir, split, (*FASTA_SUFFIXES, *TABLE_SUFFIXES))
+    if path.suffix.lower() in FASTA_SUFFIXES:
+        labels = read_labels_file(data_dir / cfg.labels_file) if cfg.labels_file else None
+        return read_fasta(path, cfg.label_field, labels)
+    return read_table(path, cfg.sequence_column, cfg.label_column)
+
+
+def subsample(records: list[Record], limit: int | None, seed: int, balanced: bool) -> list[Record]:
+    """At most ``limit`` records, fixed by ``seed``; class-balanced (round robin over labels) when ``balanced``."""
+    if limit is None or len(records) <= limit:
+        return records
+    rng = random.Random(seed)
+    if not balanced:
+        return sorted(rng.sample(records, limit), key=records.index)
+    by_label: dict[str, list[Record]] = defaultdict(list)
+    for record in records:
+        by_label[record.label].append(record)
+    pools = [rng.sample(group, len(group)) for _, group in sorted(by_label.items())]
+    chosen: list[Record] = []
+    while len(chosen) < limit:
+        for pool in pools:
+            if pool and len(chosen) < limit:
+                chosen.append(pool.pop())
+    return chosen

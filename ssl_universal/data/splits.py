@@ -1,0 +1,67 @@
+"""Train/valid/test splits on disk: finding a split's file by its conventional names, and writing prepared splits."""
+
+from __future__ import annotations
+
+import csv
+import random
+from collections import defaultdict
+from pathlib import Path
+from typing import Any
+
+from ..errors import ConfigError, DataError
+
+# Names tried for each split when the config names no file; real corpora call "valid" "dev".
+SPLIT_STEMS = {"train": ("train",), "valid": ("valid", "dev", "validation"), "test": ("test",)}
+SPLIT_SHARES = (0.8, 0.1, 0.1)  # train / valid / test, per class
+
+
+def split_file(cfg: Any, data_dir: Path, split: str, suffixes: tuple[str, ...]) -> Path:
+    """The file of ``split``: ``cfg.<split>_file`` when set (relative to ``data_dir`` or absolute), else the
+    first ``<stem><suffix>`` that exists under ``data_dir``, trying the stems of :data:`SPLIT_STEMS` in order."""
+    if split not in SPLIT_STEMS:
+        raise ConfigError(f"unknown split {split!r}; expected one of {', '.join(SPLIT_STEMS)}")
+    configured = getattr(cfg, f"{split}_file")
+    if configured:
+        path = data_dir / Path(configured).expanduser()
+        if not path.is_file():
+            raise DataError(f"task.{split}_file {configured!r} does not exist (looked for {path})")
+        return path
+    tried = [data_dir / f"{stem}{suffix}" for stem in SPLIT_STEMS[split] for suffix in suffixes]
+    for path in tried:
+        if path.is_file():
+            return path
+    names = ", ".join(dict.fromkeys(p.name for p in tried))
+    raise DataError(f"no {split} file in {data_dir}: tried {names}; name it with task.{split}_file")
+
+
+def stratified_split(rows: list[tuple[str, str]], seed: int, shares=SPLIT_SHARES) -> dict[str, list[tuple[str, str]]]:
+    """Per class, shuffle with ``seed`` and cut into train/valid/test by ``shares``."""
+    by_label: dict[str, list[tuple[str, str]]] = defaultdict(list)
+    for row in rows:
+        by_label[row[1]].append(row)
+    rng = random.Random(seed)
+    splits: dict[str, list[tuple[str, str]]] = {"train": [], "valid": [], "test": []}
+    for label in sorted(by_label):
+        group = by_label[label]
+        rng.shuffle(group)
+        n_train, n_valid = round(shares[0] * len(group)), round(shares[1] * len(group))
+        splits["train"] += group[:n_train]
+        splits["valid"] += group[n_train : n_train + n_valid]
+        splits["test"] += group[n_train + n_valid :]
+    for part in splits.values():
+        rng.shuffle(part)
+    return splits
+
+
+def write_split_tables(out_dir: Path, splits: dict[str, list[tuple[str, str]]]) -> None:
+    """Each split's ``(sequence, label)`` rows as ``<split>.tsv``, each file written atomically."""
+    out_dir.mkdir(parents=True, exist_ok=True)
+    for split, rows in splits.items():
+        if not rows:
+            raise DataError(f"prepared split {split!r} is empty; the source holds too few sequences")
+        temporary = out_dir / f".{split}.tsv.tmp"
+        with open(temporary, "w", newline="", encoding="utf-8") as handle:
+            writer = csv.writer(handle, delimiter="\t", lineterminator="\n")
+            writer.writerow(["sequence", "label"])
+            writer.writerows(rows)
+        temporary.replace(out_dir / f"{split}.tsv")
