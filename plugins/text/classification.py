@@ -9,6 +9,7 @@ import torch
 
 from ssl_universal.data.cache import source_fingerprint, tokenizer_fingerprint
 from ssl_universal.data.collate import pad_sequences
+from ssl_universal.data.splits import split_file
 from ssl_universal.errors import DataError
 from ssl_universal.metrics import accuracy, macro_f1
 from ssl_universal.task import Task
@@ -18,7 +19,6 @@ from .common import (
     check_length,
     hf_tokenizer_of,
     special_id,
-    split_file,
 )
 from .readers import read_table
 

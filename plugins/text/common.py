@@ -1,4 +1,4 @@
-"""What the text tasks share: the file-naming config, split files, cache folder and tokenizer access."""
+"""What the text tasks share: the file-naming config, the cache folder and tokenizer access."""
 
 from __future__ import annotations
 
@@ -11,13 +11,6 @@ import torch
 
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.task import TaskConfig
-
-# Names tried for each split when the config names no file; real corpora call "valid" "dev".
-SPLIT_STEMS = {
-    "train": ("train",),
-    "valid": ("valid", "dev", "validation"),
-    "test": ("test",),
-}
 
 
 @dataclass
@@ -41,34 +34,6 @@ def cache_root() -> Path:
     base = os.environ.get("SSL_UNIVERSAL_CACHE")
     root = Path(base).expanduser() if base else Path.home() / ".cache" / "ssl_universal"
     return root / "text"
-
-
-def split_file(
-    cfg: TextTaskConfig, data_dir: Path, split: str, extensions: tuple[str, ...]
-) -> Path:
-    """The file of ``split``: the configured one, else the first of the conventional names that exists."""
-    if split not in SPLIT_STEMS:
-        raise ConfigError(
-            f"unknown split {split!r}; expected one of {', '.join(SPLIT_STEMS)}"
-        )
-    configured = getattr(cfg, f"{split}_file")
-    if configured:
-        path = data_dir / Path(configured).expanduser()
-        if not path.is_file():
-            raise DataError(
-                f"{split}_file {configured!r} does not exist (looked for {path})"
-            )
-        return path
-    tried = [
-        data_dir / f"{stem}{ext}" for stem in SPLIT_STEMS[split] for ext in extensions
-    ]
-    for path in tried:
-        if path.is_file():
-            return path
-    raise DataError(
-        f"no {split} file in {data_dir}: tried {', '.join(p.name for p in tried)}; "
-        f"name the file with task.{split}_file"
-    )
 
 
 def hf_tokenizer_of(tokenizer: Any):

@@ -10,6 +10,7 @@ from pathlib import Path
 import torch
 
 from ssl_universal.data.collate import pad_sequences
+from ssl_universal.data.splits import split_file
 from ssl_universal.errors import ConfigError
 from ssl_universal.task import Task
 
@@ -17,7 +18,6 @@ from .common import (
     TextTaskConfig,
     hf_tokenizer_of,
     special_id,
-    split_file,
     vocab_size_of,
 )
 from .readers import read_lines

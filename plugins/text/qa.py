@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ssl_universal.data.collate import pad_sequences
+from ssl_universal.data.splits import split_file
 from ssl_universal.errors import ConfigError
 from ssl_universal.metrics import squad_scores
 from ssl_universal.task import Task
@@ -17,7 +18,6 @@ from .common import (
     fast_tokenizer_of,
     model_inputs,
     special_id,
-    split_file,
 )
 from .readers import QAExample, read_squad
 from .spans import best_span, span_text, windows

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ssl_universal.data.collate import pad_sequences
+from ssl_universal.data.splits import split_file
 from ssl_universal.errors import DataError
 from ssl_universal.metrics import accuracy, span_f1
 from ssl_universal.task import Task
@@ -17,7 +18,6 @@ from .common import (
     check_length,
     hf_tokenizer_of,
     special_id,
-    split_file,
 )
 from .readers import read_conll
 
