@@ -8,21 +8,15 @@ from __future__ import annotations
 
 import hashlib
 import json
-import os
 import random
 from pathlib import Path
 
+from ssl_universal.data.cache import cache_root
 from ssl_universal.errors import ConfigError, DataError
 
 SCORE_SUFFIXES = (".mid", ".midi", ".xml", ".musicxml", ".mxl", ".krn")
 SPLITS = ("train", "valid", "test")
 _CACHE_VERSION = 1  # bump when the event extraction changes, so old caches are not reused
-
-
-def cache_root() -> Path:
-    """Where parsed music lives: $SSL_UNIVERSAL_CACHE/music, else ~/.cache/ssl_universal/music."""
-    base = os.environ.get("SSL_UNIVERSAL_CACHE")
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "ssl_universal") / "music"
 
 
 def events_of_score(score) -> list[tuple[int, float]]:
@@ -39,7 +33,7 @@ def events_of_score(score) -> list[tuple[int, float]]:
 def _cache_file(path: Path) -> Path:
     stat = path.stat()
     key = f"{_CACHE_VERSION}|{path.resolve()}|{stat.st_size}|{stat.st_mtime_ns}"
-    return cache_root() / "events" / f"{hashlib.sha1(key.encode()).hexdigest()}.json"
+    return cache_root("music", "events") / f"{hashlib.sha1(key.encode()).hexdigest()}.json"
 
 
 def read_events(path: str | Path, *, use_cache: bool = True) -> list[tuple[int, float]]:

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import torch
 
+from ssl_universal.data.cache import cache_root
 from ssl_universal.data.collate import pad_sequences
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.metrics import accuracy, macro_f1
@@ -17,7 +18,7 @@ from ssl_universal.task import Task, TaskConfig
 
 from . import synthetic
 from .corpus import corpus_pieces, corpus_root
-from .readers import cache_root, read_events, read_folder, split_pieces
+from .readers import read_events, read_folder, split_pieces
 
 log = logging.getLogger(__name__)
 SOURCES = ("music21", "synthetic")
@@ -88,7 +89,7 @@ class ComposerTask(Task):
         rows = [{"split": s, "label": label, "piece": str(p.relative_to(root)) if p.is_relative_to(root) else str(p)}
                 for s, items in splits.items() for p, label in items]
         key = "-".join(sorted(self.cfg.composers)).replace("/", "_")[:80]
-        path = cache_root() / "manifests" / f"music21-{key}-n{self.cfg.pieces_per_composer}-seed{self.cfg.split_seed}.json"
+        path = cache_root("music", "manifests") / f"music21-{key}-n{self.cfg.pieces_per_composer}-seed{self.cfg.split_seed}.json"
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_text(json.dumps(rows, indent=1))
         counts = Counter((r["split"], r["label"]) for r in rows)

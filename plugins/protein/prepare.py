@@ -8,10 +8,10 @@ with ``task.data_dir``. ``tools/prepare_protein_data.py`` is the command line ar
 from __future__ import annotations
 
 import json
-import os
 from collections import Counter
 from pathlib import Path
 
+from ssl_universal.data.cache import cache_root
 from ssl_universal.data.splits import stratified_split, write_split_tables
 from ssl_universal.errors import ConfigError, DataError
 
@@ -22,12 +22,6 @@ MODLAMP_SETS = {
     "acp_random": ("load_ACPvsRandom", "413 anticancer peptides vs 413 random scrambled peptides"),
     "acp_tm": ("load_ACPvsTM", "413 anticancer peptides vs 413 transmembrane sequences"),
 }
-
-
-def cache_root() -> Path:
-    """Where prepared protein data lives: $SSL_UNIVERSAL_CACHE/protein, else ~/.cache/ssl_universal/protein."""
-    base = os.environ.get("SSL_UNIVERSAL_CACHE")
-    return (Path(base).expanduser() if base else Path.home() / ".cache" / "ssl_universal") / "protein"
 
 
 def write_splits(out_dir: Path, splits: dict[str, list[tuple[str, str]]], source: dict) -> Path:
@@ -71,7 +65,7 @@ def prepare_modlamp(name: str, out_dir: Path, seed: int = 0) -> Path:
 
 def ensure_modlamp(name: str, seed: int = 0) -> Path:
     """The prepared folder of a modlamp set in the cache, made on first use."""
-    out_dir = cache_root() / f"{name}-seed{seed}"
+    out_dir = cache_root("protein") / f"{name}-seed{seed}"
     if not all((out_dir / f"{s}.tsv").is_file() for s in ("train", "valid", "test")):
         prepare_modlamp(name, out_dir, seed)
     return out_dir

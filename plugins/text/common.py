@@ -1,10 +1,8 @@
-"""What the text tasks share: the file-naming config, the cache folder and tokenizer access."""
+"""What the text tasks share: the file-naming config and tokenizer access."""
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass
-from pathlib import Path
 from typing import Any
 
 import torch
@@ -27,13 +25,6 @@ class TextTaskConfig(TaskConfig):
     prepare_seed: int = (
         0  # seed of the data generated from fortunes when data_dir is unset
     )
-
-
-def cache_root() -> Path:
-    """Where prepared data lives: $SSL_UNIVERSAL_CACHE/text, else ~/.cache/ssl_universal/text."""
-    base = os.environ.get("SSL_UNIVERSAL_CACHE")
-    root = Path(base).expanduser() if base else Path.home() / ".cache" / "ssl_universal"
-    return root / "text"
 
 
 def hf_tokenizer_of(tokenizer: Any):

@@ -22,6 +22,7 @@ import shutil
 import tempfile
 from pathlib import Path
 
+from ssl_universal.data.cache import cache_root
 from ssl_universal.errors import DataError
 
 FORTUNES_DIR = Path("/usr/share/games/fortunes")
@@ -283,9 +284,7 @@ def prepare(
 
 def ensure_prepared(kind: str, seed: int = 0, fortunes_dir: Path | None = None) -> Path:
     """The cached ``kind`` set for ``seed``, made on first use under the text cache folder."""
-    from .common import cache_root
-
-    out_dir = cache_root() / f"fortunes-{kind}-seed{seed}-v{FORMAT_VERSION}"
+    out_dir = cache_root("text") / f"fortunes-{kind}-seed{seed}-v{FORMAT_VERSION}"
     if not (out_dir / "SOURCE.txt").is_file():
         prepare(kind, out_dir, seed, fortunes_dir)
     return out_dir

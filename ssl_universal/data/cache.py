@@ -23,12 +23,15 @@ OFFSETS = "offsets.int64"  # N+1 start positions into the flat token arrays
 LENGTHS = "lengths.int64"  # N token counts, kept on disk so `.lengths` needs no copy
 
 
-def default_cache_dir() -> Path:
-    """``$SSL_UNIVERSAL_CACHE`` when set, else ``~/.cache/ssl_universal``."""
-    return Path(os.environ.get("SSL_UNIVERSAL_CACHE") or Path.home() / ".cache" / "ssl_universal")
+CACHE_ENV = "SSL_UNIVERSAL_CACHE"  # moves every cache of the project (tokenised data, prepared and parsed sets)
 
 
-DEFAULT_CACHE_DIR = default_cache_dir()
+def cache_root(*parts: str) -> Path:
+    """The project's cache folder: ``$SSL_UNIVERSAL_CACHE`` when set, else ``~/.cache/ssl_universal``;
+    ``parts`` name a folder inside it (``cache_root("text")`` is where the text plugin prepares data)."""
+    base = os.environ.get(CACHE_ENV)
+    root = Path(base).expanduser() if base else Path.home() / ".cache" / "ssl_universal"
+    return root.joinpath(*parts)
 
 
 def cache_key_hash(key: dict | str) -> str:
@@ -149,7 +152,7 @@ def cached_dataset(
     """
     if not fields:
         raise DataError("cached_dataset: fields is empty; name at least the token field (e.g. input_ids)")
-    root = Path(cache_dir) if cache_dir is not None else default_cache_dir()
+    root = Path(cache_dir) if cache_dir is not None else cache_root()
     digest = cache_key_hash(key)
     final = root / digest
     if final.is_dir():

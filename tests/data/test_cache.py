@@ -7,7 +7,12 @@ import numpy as np
 import pytest
 
 from ssl_universal.data import cache as cache_module
-from ssl_universal.data.cache import cache_key_hash, cached_dataset, default_cache_dir, source_fingerprint
+from ssl_universal.data.cache import (
+    cache_key_hash,
+    cache_root,
+    cached_dataset,
+    source_fingerprint,
+)
 from ssl_universal.errors import DataError
 
 EXAMPLES = [
@@ -137,7 +142,7 @@ def test_empty_dataset(tmp_path):
 
 def test_default_dir_and_fingerprint(tmp_path, monkeypatch):
     monkeypatch.setenv("SSL_UNIVERSAL_CACHE", str(tmp_path / "c"))
-    assert default_cache_dir() == tmp_path / "c"
+    assert cache_root() == tmp_path / "c" and cache_root("text", "x") == tmp_path / "c" / "text" / "x"
     cached_dataset(None, "k", CountingBuild())
     assert (tmp_path / "c" / cache_key_hash("k") / "meta.json").is_file()
     source = tmp_path / "train.txt"
