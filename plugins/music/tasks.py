@@ -1,35 +1,36 @@
-"""Composer classification: pieces cut into segments of note events; a piece's label is its segments' majority vote."""
+"""Composer classification: pieces cut into segments of note events; a piece's label is its segments' majority vote.
+
+The model side (loss, eval step, the vote per piece) is the core's :class:`GroupedSequenceTask`; this
+module reads and cuts the pieces.
+"""
 
 from __future__ import annotations
 
 import json
 import logging
-from collections import Counter, defaultdict
+from collections import Counter
 from dataclasses import dataclass, field
 from pathlib import Path
 
-import torch
-
 from ssl_universal.data.cache import cache_root
-from ssl_universal.data.collate import pad_sequences
-from ssl_universal.errors import ConfigError, DataError
-from ssl_universal.metrics import accuracy, macro_f1
-from ssl_universal.task import Task, TaskConfig
+from ssl_universal.data.sequence_task import GroupedSequenceTask
+from ssl_universal.errors import DataError
+from ssl_universal.schema import bounded, choice
+from ssl_universal.task import TaskConfig
 
 from . import synthetic
 from .corpus import corpus_pieces, corpus_root
 from .readers import read_events, read_folder, split_pieces
 
 log = logging.getLogger(__name__)
-SOURCES = ("music21", "synthetic")
 
 
 @dataclass
 class ComposerConfig(TaskConfig):
     """Which pieces, how they are split and how they are cut into segments (every piece is cut; overlong is unused)."""
 
-    max_length: int = 66  # tokens per segment: <cls> + up to max_length - 2 note events + <sep>
-    source: str = "music21"  # with data_dir null: music21 (the corpus installed with music21) | synthetic
+    max_length: int = bounded(66, ge=3)  # tokens per segment: <cls> + up to max_length - 2 note events + <sep>
+    source: str = choice("music21", "synthetic")  # with data_dir null: music21 (the corpus installed with music21) | synthetic
     composers: list[str] = field(default_factory=lambda: ["bach", "monteverdi", "palestrina"])  # music21 labels; "label=a+b" pools composers
     pieces_per_composer: int | None = 40  # music21: pieces drawn per label (balanced); null = all
     valid_fraction: float = 0.15  # share of each label's pieces held out for valid (when the data has no split folders)
@@ -40,7 +41,7 @@ class ComposerConfig(TaskConfig):
     num_pieces: int = 30  # synthetic: pieces per style
 
 
-class ComposerTask(Task):
+class ComposerTask(GroupedSequenceTask):
     """Which composer (or style) wrote a piece, by majority vote of its segments.
 
     Scores: ``accuracy`` and ``macro_f1`` per piece (ties of the vote go to the highest summed
@@ -51,13 +52,11 @@ class ComposerTask(Task):
     default_tokenizer = "music"
     best_metric = "accuracy"
     best_mode = "max"
+    part_name = "segment"  # every piece is cut into segments, so segment_accuracy is always reported
+    always_score_parts = True
 
     def __init__(self, cfg: ComposerConfig, tokenizer=None):
         super().__init__(cfg, tokenizer)
-        if cfg.data_dir is None and cfg.source not in SOURCES:
-            raise ConfigError(f"task.source must be one of {', '.join(SOURCES)}; got {cfg.source!r}")
-        if cfg.max_length < 3:
-            raise ConfigError(f"task.max_length must leave room for <cls>, one event and <sep>; got {cfg.max_length}")
         self._pieces: dict[str, list[tuple[str, str, list]]] | None = None
         self.data_report: dict[str, dict[str, int]] = {}
 
@@ -127,47 +126,3 @@ class ComposerTask(Task):
         self.data_report[split] = dict(report)
         log.info("composer %s: %s", split, ", ".join(f"{k}: {v}" for k, v in report.items()))
         return examples
-
-    def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:
-        input_ids, attention_mask = pad_sequences([e["input_ids"] for e in examples], self.tokenizer.pad_id)
-        return {
-            "input_ids": input_ids,
-            "attention_mask": attention_mask,
-            "labels": torch.tensor([e["label"] for e in examples], dtype=torch.long),
-            "group": torch.tensor([e["group"] for e in examples], dtype=torch.long),
-        }
-
-    # -- model side -----------------------------------------------------------------------
-    @property
-    def num_labels(self) -> int:
-        return len(self.label_names)
-
-    def loss(self, model, batch):
-        outputs = model(**{k: v for k, v in batch.items() if k != "group"})
-        return outputs["loss"], outputs
-
-    def eval_step(self, model, batch) -> dict:
-        loss, outputs = self.loss(model, batch)
-        logits = outputs["logits"].float()
-        return {"loss": float(loss), "n": int(batch["input_ids"].shape[0]), "labels": batch["labels"].cpu(),
-                "groups": batch["group"].cpu(), "predictions": logits.argmax(-1).cpu(), "probabilities": logits.softmax(-1).cpu()}
-
-    def score(self, steps: list[dict]) -> dict[str, float]:
-        predictions = torch.cat([s["predictions"] for s in steps])
-        probabilities = torch.cat([s["probabilities"] for s in steps])
-        labels = torch.cat([s["labels"] for s in steps])
-        members: dict[int, list[int]] = defaultdict(list)
-        for row, group in enumerate(torch.cat([s["groups"] for s in steps]).tolist()):
-            members[group].append(row)
-        golds, votes = [], []
-        for group in sorted(members):
-            rows = members[group]
-            counts = torch.bincount(predictions[rows], minlength=self.num_labels)
-            mass = probabilities[rows].sum(0)
-            votes.append(int(torch.where(counts == counts.max(), mass, torch.full_like(mass, -1.0)).argmax()))
-            golds.append(int(labels[rows[0]]))
-        return {
-            "accuracy": accuracy(golds, votes),
-            "macro_f1": macro_f1(golds, votes, labels=list(range(self.num_labels))),
-            "segment_accuracy": accuracy(labels.tolist(), predictions.tolist()),
-        }
