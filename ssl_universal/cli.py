@@ -1,26 +1,53 @@
-"""The `ssl-universal` command: train, eval, list, report, new-plugin, eval-sqa."""
+"""The `ssl-universal` command: the core's verbs, and those that installed plugins declare.
+
+``ssl-universal --help`` imports nothing heavy (no torch, no plugin): the core's verbs are a table
+of ``module:function`` names here, plugin verbs are entry points of the group
+``ssl_universal.commands``, and each is imported only when it runs.
+"""
 
 from __future__ import annotations
 
 import argparse
+import importlib
 import json
 import logging
 import re
 import sys
 from pathlib import Path
 
-from .errors import SSLUniversalError
+from .errors import ConfigError, SSLUniversalError
 
-USAGE = """ssl-universal <command> [args]
+# verb -> (what it does, where it lives). Each target is called with the arguments after the verb.
+CORE_COMMANDS = {
+    "train": ("train one run, or a sweep with -m: train [-m] recipe=<modality>/<name> [key=value ...]", "ssl_universal.cli:cmd_train"),
+    "eval": ("score a run's weights: eval RUN_DIR [--split test] [--weights best|latest|PATH]", "ssl_universal.cli:cmd_eval"),
+    "list": ("registered tasks, models, tokenizers, plugins, commands and recipes", "ssl_universal.cli:cmd_list"),
+    "report": ("table (mean ± std) and curves of many runs: report RUN_DIR_OR_SWEEP... [--out DIR]", "ssl_universal.reporting:report_main"),
+    "new-plugin": ("write a plugin skeleton that trains: new-plugin NAME --dir DIR", "ssl_universal.cli:cmd_new_plugin"),
+    "eval-sqa": ("score (spoken) question answering: eval-sqa GOLD.json PRED.json [--lang zh]", "ssl_universal.sqa_eval:main"),
+    "representation-similarity": ("linear CKA of two runs' hidden states, layer by layer: RUN_A RUN_B",
+                                  "ssl_universal.representations:main"),
+    "token-frequencies": ("count a backbone tokenizer's tokens over a corpus (for most/least_frequent)",
+                          "ssl_universal.models.token_frequencies:main"),
+}
 
-commands:
-  train [-m] recipe=<modality>/<name> [key=value ...]   train one run, or a sweep with -m
-  eval RUN_DIR [--split test] [--weights best|latest|PATH]   score a run's weights
-  list                                                  registered tasks, models, tokenizers, plugins, recipes
-  report RUN_DIR_OR_SWEEP... [--out DIR]                table (mean ± std) and curves of many runs
-  new-plugin NAME --dir DIR                             write a working plugin skeleton
-  eval-sqa GOLD.json PRED.json [--lang zh]              score spoken-QA predictions
-"""
+
+def _plugin_commands() -> dict[str, str]:
+    """verb -> ``module:function`` of every installed plugin command (reads metadata, imports nothing)."""
+    from .plugins import plugin_commands
+
+    return {name: ep.value for name, ep in plugin_commands().items() if name not in CORE_COMMANDS}
+
+
+def usage() -> str:
+    width = max(len(v) for v in CORE_COMMANDS)
+    lines = ["usage: ssl-universal <command> [args]   (ssl-universal <command> --help for its options)", "", "commands:"]
+    lines += [f"  {verb:<{width}}  {text}" for verb, (text, _) in CORE_COMMANDS.items()]
+    plugin = _plugin_commands()
+    if plugin:
+        lines += ["", "commands of installed plugins:"]
+        lines += [f"  {verb:<{width}}  (from {target.split(':')[0]})" for verb, target in sorted(plugin.items())]
+    return "\n".join(lines) + "\n"
 
 
 def _setup_logging(verbose: bool = False) -> None:
@@ -43,7 +70,7 @@ def cmd_train(argv: list[str]) -> int:
     if not args.multirun:
         cfg = load_config(args.overrides)
         if args.dry_run:
-            print(OmegaConf.to_yaml(cfg))
+            print(OmegaConf.to_yaml(cfg, resolve=True))
             return 0
         results = train(cfg)
         print(json.dumps({"run_dir": cfg.run_dir, **{k: results[k] for k in ("best_metric", "best_value", "test")}}, indent=2)
@@ -51,10 +78,15 @@ def cmd_train(argv: list[str]) -> int:
         return 0
 
     jobs = expand_sweeps(args.overrides)
-    configs = [load_config(job) for job in jobs]  # every combination is checked before the first one runs
+    configs = []
+    for index, job in enumerate(jobs):  # every combination is checked before the first one runs
+        try:
+            configs.append(load_config(job))
+        except SSLUniversalError as err:
+            raise ConfigError(f"sweep combination {index + 1} of {len(jobs)} ({' '.join(job)}), nothing was run: {err}") from None
     if args.dry_run:
         for job, cfg in zip(jobs, configs):
-            print(f"# {' '.join(job)}\n{OmegaConf.to_yaml(cfg)}")
+            print(f"# {' '.join(job)}\n{OmegaConf.to_yaml(cfg, resolve=True)}")
         return 0
     import time
 
@@ -120,6 +152,9 @@ def cmd_list(argv: list[str]) -> int:
         for info in errors:
             print(f"  {info.name} ({info.source}, {info.location}):")
             print("    " + info.error.replace("\n", "\n    "))
+    print("commands of plugins:")
+    for verb, target in sorted(_plugin_commands().items()):
+        print(f"  {verb:<20} {target}")
     print("recipes:")
     for name in available_recipes():
         print(f"  {name}")
@@ -138,36 +173,33 @@ def cmd_new_plugin(argv: list[str]) -> int:
     return 0
 
 
-def cmd_report(argv: list[str]) -> int:
-    from .reporting import report_main
-
-    return report_main(argv)
-
-
-def cmd_eval_sqa(argv: list[str]) -> int:
-    from .sqa_eval import main as sqa_main
-
-    return sqa_main(argv)
+def _target(verb: str) -> str | None:
+    if verb in CORE_COMMANDS:
+        return CORE_COMMANDS[verb][1]
+    return _plugin_commands().get(verb)
 
 
-COMMANDS = {"train": cmd_train, "eval": cmd_eval, "list": cmd_list, "new-plugin": cmd_new_plugin,
-            "report": cmd_report, "eval-sqa": cmd_eval_sqa}
+def _load(target: str):
+    module, _, function = target.partition(":")
+    return getattr(importlib.import_module(module), function)
 
 
 def main(argv: list[str] | None = None) -> int:
     argv = list(sys.argv[1:] if argv is None else argv)
     if not argv or argv[0] in ("-h", "--help", "help"):
-        print(USAGE)
+        print(usage())
         return 0 if argv else 2
     command, rest = argv[0], argv[1:]
-    if command not in COMMANDS:
-        from .registry import did_you_mean
+    target = _target(command)
+    if target is None:
+        from .schema import did_you_mean
 
-        print(f"ssl-universal: unknown command {command!r}{did_you_mean(command, COMMANDS)}\n\n{USAGE}", file=sys.stderr)
+        known = [*CORE_COMMANDS, *_plugin_commands()]
+        print(f"ssl-universal: unknown command {command!r}{did_you_mean(command, known)}\n\n{usage()}", file=sys.stderr)
         return 2
     _setup_logging()
     try:
-        return COMMANDS[command](rest)
+        return int(_load(target)(rest) or 0)
     except SSLUniversalError as err:
         print(f"ssl-universal {command}: error: {err}", file=sys.stderr)
         return 2

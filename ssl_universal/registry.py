@@ -1,15 +1,23 @@
-"""Named registries for Tasks, Models and Tokenizers, each entry with a typed config dataclass."""
+"""Named registries for Tasks, Models and Tokenizers, each entry with a typed config dataclass.
+
+A registry is a plain table: looking a name up never imports anything. Filling it is the job of
+plugin discovery (:mod:`ssl_universal.plugins`), which runs once, explicitly, when the CLI or the
+config loader starts, and tells the registry which plugin is registering through
+:func:`registering_for`.
+"""
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
-import difflib
 import inspect
 import typing
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any, Callable
 
 from .errors import RegistryError
+from .schema import check_config, did_you_mean
 
 
 @dataclass(frozen=True)
@@ -34,7 +42,7 @@ class Entry:
                 f"{self.kind} '{self.name}' has no option {unknown[0]!r}"
                 f"{did_you_mean(unknown[0], known)}; its options are: {', '.join(sorted(known)) or '(none)'}"
             )
-        return self.config_class(**values)
+        return check_config(self.config_class(**values), f"{self.kind}.")
 
 
 @dataclass
@@ -42,13 +50,17 @@ class _NoConfig:
     """Config of an entry that takes no options."""
 
 
-# Set by plugins.py while a plugin module imports, so entries know their plugin.
-_current_plugin: list[str] = []
+_registering: list[str] = []  # the plugin whose import is running (innermost last)
 
 
-def did_you_mean(word: str, candidates) -> str:
-    close = difflib.get_close_matches(word, list(candidates), n=1, cutoff=0.6)
-    return f" (did you mean {close[0]!r}?)" if close else ""
+@contextlib.contextmanager
+def registering_for(plugin: str) -> Iterator[None]:
+    """Entries registered inside this block belong to ``plugin`` (used by discovery around an import)."""
+    _registering.append(plugin)
+    try:
+        yield
+    finally:
+        _registering.pop()
 
 
 def _infer_config_class(obj: Any) -> type:
@@ -72,6 +84,8 @@ class Registry:
     def __init__(self, kind: str):
         self.kind = kind
         self._entries: dict[str, Entry] = {}
+        # Set by discovery: extra words for an unknown name (e.g. the plugins that failed to import).
+        self.missing_hint: Callable[[], str] | None = None
 
     def register(self, name: str, *, config: type | None = None, description: str = "") -> Callable:
         if not isinstance(name, str) or not name:
@@ -87,7 +101,7 @@ class Registry:
             config_class = config if config is not None else _infer_config_class(obj)
             if not dataclasses.is_dataclass(config_class):
                 raise RegistryError(f"{self.kind} '{name}': config must be a dataclass, got {config_class!r}")
-            plugin = _current_plugin[-1] if _current_plugin else getattr(obj, "__module__", "?")
+            plugin = _registering[-1] if _registering else getattr(obj, "__module__", "?")
             doc = description or (inspect.getdoc(obj) or "").split("\n")[0]
             self._entries[name] = Entry(self.kind, name, obj, config_class, plugin, doc)
             return obj
@@ -98,9 +112,6 @@ class Registry:
         self._entries.pop(name, None)
 
     def get(self, name: str) -> Entry:
-        from .plugins import load_plugins, plugin_errors
-
-        load_plugins()
         if name in self._entries:
             return self._entries[name]
         known = sorted(self._entries)
@@ -108,26 +119,18 @@ class Registry:
             f"unknown {self.kind} {name!r}{did_you_mean(name, known)}. "
             f"Known {self.kind}s: {', '.join(known) or '(none)'}."
         )
-        errors = plugin_errors()
-        if errors:
-            failed = "; ".join(f"{p.name} ({p.error.splitlines()[-1]})" for p in errors)
-            message += f" Some plugins failed to import and may hold it: {failed}. Run `ssl-universal list` for details."
+        if self.missing_hint is not None:
+            message += self.missing_hint()
         raise RegistryError(message)
 
     def __contains__(self, name: str) -> bool:
-        from .plugins import load_plugins
-
-        load_plugins()
         return name in self._entries
 
     def entries(self) -> list[Entry]:
-        from .plugins import load_plugins
-
-        load_plugins()
         return [self._entries[k] for k in sorted(self._entries)]
 
     def names(self) -> list[str]:
-        return [e.name for e in self.entries()]
+        return sorted(self._entries)
 
 
 def _where(obj: Any) -> str:

@@ -4,10 +4,7 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
-import subprocess
-import sys
 import time
 from pathlib import Path
 from typing import Any
@@ -16,34 +13,21 @@ import numpy as np
 import torch
 from omegaconf import DictConfig, OmegaConf
 
-from . import __version__
 from .config import TrainerConfig, section_config
 from .engine import distributed
 from .engine.checkpoint import atomic_write_text, latest_checkpoint, load_weights
 from .engine.trainer import Trainer
 from .errors import CheckpointError, ConfigError
+from .provenance import run_info
 from .registry import MODELS, TASKS, TOKENIZERS
 
 log = logging.getLogger("ssl_universal")
-REPO_ROOT = Path(__file__).resolve().parent.parent
 
 
 def seed_everything(seed: int) -> None:
     random.seed(seed)
     np.random.seed(seed % 2**32)
     torch.manual_seed(seed)
-
-
-def git_commit() -> str | None:
-    try:
-        out = subprocess.run(["git", "rev-parse", "HEAD"], cwd=REPO_ROOT, capture_output=True, text=True, timeout=5)
-        if out.returncode != 0:
-            return None
-        dirty = subprocess.run(["git", "status", "--porcelain", "--untracked-files=no"], cwd=REPO_ROOT,
-                               capture_output=True, text=True, timeout=5).stdout.strip()
-        return out.stdout.strip() + ("-dirty" if dirty else "")
-    except (OSError, subprocess.SubprocessError):
-        return None
 
 
 def default_run_dir(cfg: DictConfig) -> Path:
@@ -53,35 +37,18 @@ def default_run_dir(cfg: DictConfig) -> Path:
 
 def build(cfg: DictConfig) -> tuple[Any, torch.nn.Module]:
     """The task (with its tokenizer) and the model a config names."""
-    task_entry = TASKS.get(cfg.task.name)
-    task_cfg = section_config(cfg, "task")
     tokenizer = None
-    tokenizer_name = cfg.tokenizer.name if cfg.tokenizer is not None else task_entry.obj.default_tokenizer
-    if tokenizer_name:
-        tokenizer_entry = TOKENIZERS.get(tokenizer_name)
-        tok_cfg = section_config(cfg, "tokenizer") if cfg.tokenizer is not None else tokenizer_entry.config_class()
-        tokenizer = _make_tokenizer(tokenizer_entry.obj, tok_cfg, cfg)
-    task = task_entry.obj(task_cfg, tokenizer)
+    if cfg.tokenizer is not None:  # the loader fills in the task's default tokenizer
+        tokenizer = TOKENIZERS.get(cfg.tokenizer.name).obj(section_config(cfg, "tokenizer"))
+    task = TASKS.get(cfg.task.name).obj(section_config(cfg, "task"), tokenizer)
     model = MODELS.get(cfg.model.name).obj(section_config(cfg, "model"), task)
     return task, model
-
-
-def _make_tokenizer(cls: Any, tok_cfg: Any, cfg: DictConfig) -> Any:
-    """A tokenizer may want the model's backbone (a text tokenizer must match its BERT)."""
-    backbone = cfg.model.get("backbone") if cfg.model is not None else None
-    if hasattr(cls, "for_backbone") and backbone is not None:
-        return cls.for_backbone(tok_cfg, backbone)
-    return cls(tok_cfg)
 
 
 def write_run_files(cfg: DictConfig, run_dir: Path, world_size: int) -> None:
     run_dir.mkdir(parents=True, exist_ok=True)
     atomic_write_text(run_dir / "config.yaml", OmegaConf.to_yaml(cfg, resolve=True))
-    info = {
-        "version": __version__, "git_commit": git_commit(), "torch": torch.__version__,
-        "python": sys.version.split()[0], "command": " ".join(sys.argv), "started": time.strftime("%Y-%m-%dT%H:%M:%S%z"),
-        "world_size": world_size, "hostname": os.uname().nodename,
-    }
+    info = run_info(world_size)
     atomic_write_text(run_dir / "run_info.json", json.dumps(info, indent=2))
 
 

@@ -28,6 +28,32 @@ TOY_OVERRIDES = [
 ]
 
 
+@pytest.fixture
+def isolated_plugins():
+    """Plugins a test loads (and what they register) are forgotten when it ends; the built-in ones stay.
+
+    Discovery is process-wide state (it imports modules once); this snapshot/restore keeps tests
+    that load throw-away plugin folders from leaking into the others.
+    """
+    from ssl_universal import plugins, registry
+
+    plugins.load_plugins()
+    tables = [(r, dict(r._entries)) for r in (registry.TASKS, registry.MODELS, registry.TOKENIZERS)]
+    state = (dict(plugins._plugins), list(plugins._failed), set(plugins._done))
+    modules = set(sys.modules)
+    yield plugins
+    for reg, entries in tables:
+        reg._entries.clear()
+        reg._entries.update(entries)
+    plugins._plugins.clear()
+    plugins._plugins.update(state[0])
+    plugins._failed[:] = state[1]
+    plugins._done.clear()
+    plugins._done.update(state[2])
+    for name in set(sys.modules) - modules:
+        del sys.modules[name]
+
+
 @pytest.fixture(scope="session")
 def toy_plugin_dir(tmp_path_factory) -> Path:
     """A folder holding the `toy` plugin exactly as `ssl-universal new-plugin toy` writes it."""
@@ -54,7 +80,6 @@ def cli_env(toy_plugin_dir) -> dict:
     """Environment for `python -m ssl_universal.cli` subprocesses that see the toy plugin."""
     return {
         **os.environ,
-        "PYTHONPATH": str(REPO) + os.pathsep + os.environ.get("PYTHONPATH", ""),
         "SSL_UNIVERSAL_PLUGIN_DIRS": str(toy_plugin_dir),
         "OMP_NUM_THREADS": "1",
     }

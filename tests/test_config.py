@@ -87,3 +87,71 @@ def test_cli_reports_config_errors_without_traceback(cli):
 def test_options_may_follow_the_overrides(cli, tmp_path):
     out = cli("train", "-m", "--dry-run", "recipe=toy/demo", "--sweep-dir", str(tmp_path), "seed=0,1").stdout
     assert out.count("name: toy_majority") == 2 and "seed: 1" in out
+
+
+# -- every restricted value and range is checked when the config loads (so --dry-run catches it) --
+BAD_VALUES = [
+    ("model.assignment=most_frequnt", "'model.assignment'", "expected one of none, random, most_frequent", "did you mean 'most_frequent'"),
+    ("model.freeze_policy=fpt2", "'model.freeze_policy'", "expected one of none, fpt", "did you mean 'fpt'"),
+    ("model.init=statistics", "'model.init'", "expected one of pretrained, statistics_only", "did you mean 'statistics_only'"),
+    ("model.pooling=max", "'model.pooling'", "expected one of cls, mean", ""),
+    ("trainer.lr=-1", "'trainer.lr'", "expected a number > 0", "e.g. the default 5e-05"),
+    ("trainer.save_every=0", "'trainer.save_every'", "expected a number >= 1", "e.g. the default 100"),
+    ("trainer.warmup_ratio=5", "'trainer.warmup_ratio'", "expected a number >= 0 and <= 1", "e.g. the default 0.0"),
+    ("trainer.keep_last=0", "'trainer.keep_last'", "expected a number >= 1", "e.g. the default 2"),
+    ("trainer.best_mode=maximum", "'trainer.best_mode'", "expected one of max, min", "did you mean 'max'"),
+    ("trainer.schedule=cosin", "'trainer.schedule'", "expected one of linear, constant, cosine", "did you mean 'cosine'"),
+    ("task.overlong=trunc", "'task.overlong'", "expected one of", "did you mean 'truncate'"),
+    ("model.dropout=1.5", "'model.dropout'", "expected a number >= 0 and < 1", ""),
+    ("trainer.device=gpu", "'trainer.device'", "expected auto, cpu, cuda or cuda:N", ""),
+]
+
+
+@pytest.mark.parametrize("override,key,allowed,suggestion", BAD_VALUES, ids=[b[0] for b in BAD_VALUES])
+def test_dry_run_refuses_each_bad_value_naming_key_allowed_values_and_a_suggestion(override, key, allowed, suggestion, capsys):
+    from ssl_universal.cli import main
+
+    assert main(["train", "--dry-run", "recipe=dna/splice", override]) == 2
+    captured = capsys.readouterr()
+    assert captured.out == ""  # no config printed: nothing would have run
+    message = captured.err
+    assert key in message and allowed in message and suggestion in message
+    assert f"command-line override {override!r}" in message
+
+
+def test_cross_field_rule_lives_in_the_config_and_fails_at_load():
+    with pytest.raises(ConfigError, match="'model.assignment'.*needs `tokenizer: backbone`.*tokenizer is 'dna'"):
+        load_config(["recipe=dna/splice", "model.assignment=none"])
+    with pytest.raises(ConfigError, match="'model.hidden_size'.*only with assignment 'scratch'"):
+        load_config(["recipe=dna/splice", "model.hidden_size=64"])
+
+
+def test_a_sweep_with_one_bad_value_in_its_last_combination_fails_before_the_first_run(tmp_path, capsys):
+    from ssl_universal.cli import main
+
+    sweep = tmp_path / "sweep"
+    code = main(["train", "-m", "recipe=dna/splice", "seed=0,1", "trainer.lr=1e-4,-1", "--sweep-dir", str(sweep)])
+    assert code == 2
+    err = capsys.readouterr().err
+    assert "sweep combination 2 of 4" in err and "nothing was run" in err and "'trainer.lr'" in err
+    assert not sweep.exists()  # not even the sweep folder was made
+
+
+def test_setting_the_model_backbone_alone_makes_the_tokenizer_follow(tmp_path):
+    cfg = load_config(["recipe=text/classification", f"model.backbone={tmp_path}"])
+    assert cfg.tokenizer.name == "backbone" and cfg.tokenizer.backbone == str(tmp_path)
+    default = load_config(["recipe=text/classification"])
+    assert default.tokenizer.backbone == default.model.backbone == "default"
+
+
+def test_the_task_default_tokenizer_is_written_into_the_config():
+    cfg = load_config(["recipe=dna/splice", "tokenizer=null"])
+    assert cfg.tokenizer.name == "dna"
+
+
+def test_a_config_built_in_code_is_checked_by_the_same_rules():
+    from ssl_universal.registry import MODELS
+    from ssl_universal.schema import FieldError
+
+    with pytest.raises(FieldError, match="'model.assignment'.*did you mean 'reinit'"):
+        MODELS.get("seq_classifier").build_config({"assignment": "reinti"})

@@ -1,4 +1,5 @@
-"""Plugin discovery: built-in folder, entry points, user folders; a broken plugin breaks nothing else."""
+"""Plugin discovery: built-in plugins and third-party ones through entry points, user folders; a broken
+plugin breaks nothing else; looking a name up never runs discovery."""
 
 import json
 import re
@@ -9,6 +10,7 @@ import textwrap
 import pytest
 
 from ssl_universal import plugins
+from ssl_universal.errors import PluginError
 from ssl_universal.registry import TASKS
 
 PLUGIN = '''
@@ -26,10 +28,8 @@ class T(Task):
 
 
 @pytest.fixture
-def clean_plugins():
-    plugins._reset_for_tests()
-    yield
-    plugins._reset_for_tests()
+def clean_plugins(isolated_plugins):
+    return isolated_plugins
 
 
 def _write_plugin(folder, name, task):
@@ -79,9 +79,56 @@ def test_broken_plugin_is_reported_and_the_others_still_load(clean_plugins, tmp_
         TASKS.get("task_of_broken")
 
 
-def test_missing_user_folder_is_an_error_naming_it(clean_plugins, tmp_path):
-    plugins.load_plugins([tmp_path / "nope"])
-    assert any("nope" in e.error and "does not exist" in e.error for e in plugins.plugin_errors())
+def test_missing_user_folder_is_an_error_naming_it(clean_plugins, tmp_path, monkeypatch):
+    with pytest.raises(PluginError, match=r"plugin folder .*nope \(from plugin_dirs\) does not exist"):
+        plugins.load_plugins([tmp_path / "nope"])
+    monkeypatch.setenv(plugins.ENV_VAR, str(tmp_path / "gone"))
+    with pytest.raises(PluginError, match=r"gone \(from \$SSL_UNIVERSAL_PLUGIN_DIRS\) does not exist"):
+        plugins.load_plugins()
+
+
+def test_a_user_plugin_is_imported_under_its_own_name_without_touching_sys_path(clean_plugins, tmp_path):
+    _write_plugin(tmp_path, "epsilon", "epsilon_task")
+    path_before = list(sys.path)
+    plugins.load_plugins([tmp_path])
+    assert sys.path == path_before
+    assert sys.modules["epsilon"].__file__ == str(tmp_path / "epsilon" / "__init__.py")
+    assert TASKS.get("epsilon_task").obj.__module__ == "epsilon"
+
+
+def test_a_user_plugin_whose_name_is_taken_is_reported(clean_plugins, tmp_path):
+    (tmp_path / "json.py").write_text(PLUGIN.format(task="json_task"))
+    plugins.load_plugins([tmp_path])
+    assert any(e.name == "json" and "already taken" in e.error for e in plugins.plugin_errors())
+    assert "json_task" not in TASKS
+
+
+def test_looking_a_name_up_imports_no_plugin():
+    """A registry is a plain table: get/contains on a fresh interpreter run no discovery."""
+    script = textwrap.dedent("""
+        import json, sys
+        from ssl_universal.registry import TASKS
+        found = "text_classification" in TASKS
+        try:
+            TASKS.get("text_classification")
+            got = True
+        except KeyError:
+            got = False
+        print(json.dumps({"found": found, "got": got,
+                          "plugins_imported": [m for m in sys.modules if m.startswith("ssl_universal_plugins")],
+                          "torch": "torch" in sys.modules}))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == {"found": False, "got": False, "plugins_imported": [],
+                                                               "torch": False}
+
+
+def test_every_builtin_plugin_is_found_through_its_entry_point(clean_plugins):
+    plugins.load_plugins()
+    builtin = {p.name: p for p in plugins.loaded_plugins() if p.source == "builtin"}
+    assert set(builtin) >= {"text", "dna", "protein", "music", "speech"}
+    assert all(p.location == f"ssl_universal_plugins.{name}" for name, p in builtin.items())
+    assert builtin["dna"].recipes() is not None and (builtin["dna"].recipes() / "splice.yaml").is_file()
 
 
 def test_entry_point_plugin_from_an_installed_package(tmp_path):
@@ -97,7 +144,8 @@ def test_entry_point_plugin_from_an_installed_package(tmp_path):
     script = textwrap.dedent("""
         import json, sys
         from ssl_universal.registry import TASKS
-        from ssl_universal.plugins import get_plugin
+        from ssl_universal.plugins import get_plugin, load_plugins
+        load_plugins()
         entry = TASKS.get("entry_point_task")
         print(json.dumps({"plugin": entry.plugin, "source": get_plugin("myplugin").source}))
     """)

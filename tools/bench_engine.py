@@ -40,7 +40,7 @@ from torch import nn
 
 from ssl_universal.config import TrainerConfig
 from ssl_universal.engine.trainer import Trainer as EngineTrainer
-from ssl_universal.models.zoo import TransferModelConfig, seq_classifier
+from ssl_universal.models.generic import TransferModelConfig, seq_classifier
 from ssl_universal.task import Task, TaskConfig
 from ssl_universal.tokenizer import Tokenizer
 

@@ -6,15 +6,11 @@ import contextlib
 
 import torch
 
-from ..errors import ConfigError
-
 DTYPES = {"fp32": torch.float32, "bf16": torch.bfloat16, "fp16": torch.float16}
 
 
 def autocast(precision: str, device: torch.device):
     """``torch.autocast`` for bf16/fp16 on the device's type; a no-op for fp32."""
-    if precision not in DTYPES:
-        raise ConfigError(f"trainer.precision: expected one of {', '.join(DTYPES)}, got {precision!r}")
     if precision == "fp32":
         return contextlib.nullcontext()
     return torch.autocast(device_type=device.type, dtype=DTYPES[precision])

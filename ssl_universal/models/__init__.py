@@ -4,7 +4,14 @@ Registered here: the tokenizer ``backbone`` and the models ``seq_classifier``, `
 ``span_extractor`` and ``masked_lm`` (config: :class:`TransferModelConfig`).
 """
 
-from .backbone import DEFAULT_BACKBONE, Backbone, BackboneTokenizer, default_backbone_dir, resolve_backbone
+from .backbone import (
+    DEFAULT_BACKBONE,
+    Backbone,
+    BackboneTokenizer,
+    default_backbone_dir,
+    resolve_backbone,
+)
+from .generic import MaskedLM, SequenceClassifier, SpanExtractor, TokenTagger
 from .transfer import (
     ASSIGNMENTS,
     FREEZE_POLICIES,
@@ -15,15 +22,7 @@ from .transfer import (
     assign_symbols,
     redraw_from_statistics,
 )
-from .zoo import (
-    MaskedLM,
-    SequenceClassifier,
-    SpanExtractor,
-    TokenTagger,
-    TransferModel,
-    TransferModelConfig,
-    build_backbone,
-)
+from .transfer_model import TransferModel, TransferModelConfig, build_backbone
 
 __all__ = [
     "ASSIGNMENTS",

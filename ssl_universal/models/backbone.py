@@ -227,7 +227,7 @@ def load_hf_tokenizer(spec: str = "default", *, allow_download: bool = False) ->
 class BackboneTokenizerConfig(TokenizerConfig):
     """Options of the `backbone` tokenizer."""
 
-    backbone: str = "default"  # same meaning as the model's `backbone`; keep the two equal
+    backbone: str | None = None  # same meaning as the model's `backbone`; None (unset) follows model.backbone
     allow_download: bool = False  # fetch a model id missing from the local cache (off: runs stay offline)
     lowercase: bool | None = None  # None keeps the backbone tokenizer's own casing rule
 
@@ -247,7 +247,7 @@ class BackboneTokenizer(Tokenizer):
     def __init__(self, cfg: BackboneTokenizerConfig | None = None, hf_tokenizer: Any = None):
         cfg = cfg if cfg is not None else BackboneTokenizerConfig()
         self.cfg = cfg
-        self.hf = hf_tokenizer if hf_tokenizer is not None else load_hf_tokenizer(cfg.backbone, allow_download=cfg.allow_download)
+        self.hf = hf_tokenizer if hf_tokenizer is not None else load_hf_tokenizer(cfg.backbone or "default", allow_download=cfg.allow_download)
         if cfg.lowercase is not None and hasattr(self.hf, "do_lower_case"):
             self.hf.do_lower_case = cfg.lowercase
         self.symbols = hf_vocabulary(self.hf)

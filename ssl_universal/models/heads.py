@@ -6,8 +6,6 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-from ..errors import ConfigError
-
 POOLINGS = ("cls", "mean")
 IGNORE_INDEX = -100  # label value that a loss skips (padding, sub-word continuations, unmasked positions)
 MASKED_LOGIT = -1.0e4  # logit of a position that may not be chosen; finite so fp16 stays finite
@@ -20,7 +18,7 @@ def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> to
     if pooling == "mean":
         weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
         return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1.0)
-    raise ConfigError(f"model.pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
+    raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
 
 
 def token_cross_entropy(logits: torch.Tensor, labels: torch.Tensor) -> torch.Tensor:
@@ -42,7 +40,7 @@ class SequenceHead(nn.Module):
     def __init__(self, hidden_size: int, num_labels: int, dropout: float, pooling: str):
         super().__init__()
         if pooling not in POOLINGS:
-            raise ConfigError(f"model.pooling must be one of {', '.join(POOLINGS)}; got {pooling!r}")
+            raise ValueError(f"unknown pooling {pooling!r}; expected one of {', '.join(POOLINGS)}")
         self.pooling = pooling
         self.dropout = nn.Dropout(dropout)
         self.out = nn.Linear(hidden_size, num_labels)

@@ -23,6 +23,7 @@ in the most-frequent order; ``least_frequent`` walks that order backwards).
 
 from __future__ import annotations
 
+import importlib.resources
 import json
 import re
 from collections.abc import Mapping
@@ -41,15 +42,7 @@ ASSIGNMENTS = ("none", "random", "most_frequent", "least_frequent", "reinit", "s
 FREEZE_POLICIES = ("none", "fpt")
 INITS = ("pretrained", "statistics_only")
 MAPPING_FILE = "symbol_mapping.json"
-ASSETS_DIR = Path(__file__).resolve().parent.parent / "assets"
 _UNUSED = re.compile(r"^(\[unused\d+\]|<unused\d+>|\[UNUSED_\d+\])$")
-
-
-def check_choice(field: str, value: str, choices: tuple[str, ...]) -> str:
-    """``value`` if it is one of ``choices``, else a ConfigError listing them."""
-    if value not in choices:
-        raise ConfigError(f"model.{field} must be one of {', '.join(choices)}; got {value!r}")
-    return value
 
 
 @dataclass
@@ -87,8 +80,8 @@ class SymbolMapping:
 
 # -- frequencies ------------------------------------------------------------------------------
 def default_token_counts_path(backbone_name: str) -> Path:
-    """Where the packaged frequency table of a backbone lives (made by tools/make_token_frequencies.py)."""
-    return ASSETS_DIR / f"{backbone_name}.token_counts.json"
+    """Where the packaged frequency table of a backbone lives (made by `ssl-universal token-frequencies`)."""
+    return Path(str(importlib.resources.files("ssl_universal.assets") / f"{backbone_name}.token_counts.json"))
 
 
 def load_token_counts(path: str | Path | None, backbone_name: str, hf_tokenizer: Any) -> tuple[dict[int, int], str]:
@@ -97,8 +90,8 @@ def load_token_counts(path: str | Path | None, backbone_name: str, hf_tokenizer:
     if not path.is_file():
         raise ConfigError(
             f"frequency-ranked assignment needs token counts of backbone '{backbone_name}', but {path} does not exist; "
-            f"make it with `python tools/make_token_frequencies.py --backbone <backbone> --output {path}` "
-            "or point `model.token_counts` at such a file"
+            "make one with `ssl-universal token-frequencies --backbone <backbone> --output counts.json` "
+            "and set `model.token_counts=counts.json`"
         )
     try:
         table = json.loads(path.read_text())
@@ -132,7 +125,8 @@ def assign_symbols(
     seed: int = 0,
 ) -> SymbolMapping:
     """The symbol → backbone-token mapping of ``assignment`` for ``tokenizer.symbols``."""
-    check_choice("assignment", assignment, ASSIGNMENTS)
+    if assignment not in ASSIGNMENTS:  # configs are checked when they load; this guards direct callers
+        raise ValueError(f"unknown assignment {assignment!r}; expected one of {', '.join(ASSIGNMENTS)}")
     symbols = list(tokenizer.symbols)
     token_ids: list[int | None] = [None] * len(symbols)
     counts_file = None
@@ -307,7 +301,8 @@ def apply_freeze_policy(model: nn.Module, encoder: nn.Module, policy: str) -> li
     feed-forward layers. Input and position (and token-type) embeddings, every LayerNorm and the
     task head stay trainable.
     """
-    check_choice("freeze_policy", policy, FREEZE_POLICIES)
+    if policy not in FREEZE_POLICIES:  # configs are checked when they load; this guards direct callers
+        raise ValueError(f"unknown freeze policy {policy!r}; expected one of {', '.join(FREEZE_POLICIES)}")
     if policy == "none":
         return []
     frozen_ids = set()

@@ -68,7 +68,7 @@ def test_model_id_in_the_local_cache_loads_offline(tmp_path, monkeypatch):
 def test_folder_without_tokenizer_gives_none_and_a_clear_error_where_needed(tmp_path, make_task):
     from transformers import BertConfig, BertModel
 
-    from ssl_universal.models.zoo import TransferModelConfig, seq_classifier
+    from ssl_universal.models.generic import TransferModelConfig, seq_classifier
 
     config = BertConfig(vocab_size=20, hidden_size=8, num_hidden_layers=1, num_attention_heads=1, intermediate_size=8)
     BertModel(config).save_pretrained(str(tmp_path))

@@ -10,7 +10,7 @@ import torch
 from ssl_universal.errors import ConfigError
 from ssl_universal.models.backbone import BackboneTokenizer, resolve_backbone
 from ssl_universal.models.heads import MASKED_LOGIT, token_cross_entropy
-from ssl_universal.models.zoo import TransferModelConfig
+from ssl_universal.models.transfer_model import TransferModelConfig
 from ssl_universal.registry import MODELS
 
 KINDS = {  # model name → (task kind, num_labels)

@@ -14,7 +14,7 @@ from ssl_universal.models.transfer import (
     candidate_token_ids,
     redraw_from_statistics,
 )
-from ssl_universal.models.zoo import TransferModelConfig, seq_classifier
+from ssl_universal.models.generic import TransferModelConfig, seq_classifier
 from ssl_universal.tokenizer import Tokenizer
 
 SPECIAL_TOKENS = {"<pad>": "[PAD]", "<unk>": "[UNK]", "<cls>": "[CLS]", "<sep>": "[SEP]", "<mask>": "[MASK]"}
@@ -88,7 +88,7 @@ def test_packaged_counts_rank_common_english_first():
 
 
 def test_missing_counts_file_says_how_to_make_one(tiny_backbone, build):
-    with pytest.raises(ConfigError, match="make_token_frequencies"):
+    with pytest.raises(ConfigError, match="ssl-universal token-frequencies"):
         build(assignment="most_frequent")
 
 

@@ -4,7 +4,7 @@ The SCIENCE.md §2 "representation similarity" table (BERT vs PLUS, random vs ra
 inputs (``--split``), each model encodes them, each sequence is pooled to one vector per layer, and CKA compares
 the two models at each depth they share and at their last layers.
 
-Example: python tools/representation_similarity.py runs/amp/000_model.assignment=random,seed=0 \\
+Example: ssl-universal representation-similarity runs/amp/000_model.assignment=random,seed=0 \\
              runs/amp/003_model.assignment=reinit,seed=0 --split test --pooling mean --out cka.json
 """
 
@@ -12,23 +12,20 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
 import torch
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
-
-from ssl_universal.errors import ConfigError
+from .errors import ConfigError
 
 
 def load_run(run_dir: Path, weights: str = "best"):
     """(task, model) of a finished run, with its best (or latest) weights."""
     from omegaconf import OmegaConf
 
-    from ssl_universal.config import load_config
-    from ssl_universal.engine.checkpoint import latest_checkpoint, load_weights
-    from ssl_universal.run import build, seed_everything
+    from .config import load_config
+    from .engine.checkpoint import latest_checkpoint, load_weights
+    from .run import build, seed_everything
 
     config_file = run_dir / "config.yaml"
     if not config_file.is_file():
@@ -73,7 +70,7 @@ def pooled_layers(model, task, examples: list[dict], pooling: str, batch_size: i
 def compare(run_a: Path, run_b: Path, split: str = "test", pooling: str = "mean", max_examples: int | None = 500,
             weights: str = "best") -> dict:
     """CKA of runs ``run_a`` and ``run_b`` per shared depth and at the last layer, on run A's ``split``."""
-    from ssl_universal.metrics.similarity import linear_cka
+    from .metrics.similarity import linear_cka
 
     if pooling not in ("mean", "cls"):
         raise ConfigError(f"--pooling must be mean or cls; got {pooling!r}")
@@ -93,10 +90,12 @@ def compare(run_a: Path, run_b: Path, split: str = "test", pooling: str = "mean"
     }
 
 
-def main(argv=None) -> dict:
-    from ssl_universal.plugins import load_plugins
+def main(argv: list[str]) -> int:
+    """`ssl-universal representation-similarity RUN_A RUN_B`: print (and save) the CKA table."""
+    from .plugins import load_plugins
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="ssl-universal representation-similarity", description=__doc__.splitlines()[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("run_a", type=Path, help="a run folder (config.yaml + best/)")
     parser.add_argument("run_b", type=Path, help="another run folder with the same tokenizer")
     parser.add_argument("--split", default="test", help="split of run A's task whose inputs are encoded")
@@ -114,8 +113,4 @@ def main(argv=None) -> dict:
     print(f"| last | {result['last']:.3f} |")
     if args.out is not None:
         args.out.write_text(json.dumps(result, indent=2) + "\n")
-    return result
-
-
-if __name__ == "__main__":
-    main()
+    return 0

@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-import importlib.util
+import json
 from pathlib import Path
 
 import numpy as np
@@ -10,7 +10,6 @@ import pytest
 
 from ssl_universal.metrics.similarity import linear_cka
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "representation_similarity.py"
 
 
 def test_identical_rotated_and_scaled_representations_give_one():
@@ -68,16 +67,17 @@ def _train_run(run_dir: Path, backbone: Path, assignment: str, seed: int) -> Pat
     return run_dir
 
 
-def test_tool_gives_one_for_the_same_run_and_less_for_another(tmp_path, tiny_backbone, monkeypatch):
+def test_command_gives_one_for_the_same_run_and_less_for_another(tmp_path, tiny_backbone, monkeypatch, capsys):
+    from ssl_universal import representations
+    from ssl_universal.cli import main
+
     monkeypatch.setenv("SSL_UNIVERSAL_CACHE", str(tmp_path / "cache"))
-    spec = importlib.util.spec_from_file_location("representation_similarity", TOOL)
-    tool = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(tool)
     run_a = _train_run(tmp_path / "a", tiny_backbone, "random", 0)
     run_b = _train_run(tmp_path / "b", tiny_backbone, "scratch", 1)
-    same = tool.main([str(run_a), str(run_a), "--out", str(tmp_path / "same.json")])
+    assert main(["representation-similarity", str(run_a), str(run_a), "--out", str(tmp_path / "same.json")]) == 0
+    assert "| last | 1.000 |" in capsys.readouterr().out
+    same = json.loads((tmp_path / "same.json").read_text())
     assert len(same["per_layer"]) == 3 and same["examples"] == 24
     assert same["per_layer"] == pytest.approx([1.0, 1.0, 1.0]) and same["last"] == pytest.approx(1.0)
-    assert (tmp_path / "same.json").is_file()
-    other = tool.compare(run_a, run_b, pooling="cls")
+    other = representations.compare(run_a, run_b, pooling="cls")
     assert other["last"] < 0.99

