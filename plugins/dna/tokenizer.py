@@ -6,19 +6,22 @@ import itertools
 from dataclasses import dataclass
 
 from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.schema import FieldError, bounded, choice
 from ssl_universal.tokenizer import Tokenizer, TokenizerConfig
-
-UNKNOWN_POLICIES = ("error", "unk")
 
 
 @dataclass
 class DnaTokenizerConfig(TokenizerConfig):
     """Symbol size and alphabet of DNA sequences."""
 
-    k: int = 1  # symbols are k-mers; 1 = one base per symbol
-    stride: int = 1  # step between k-mers: 1 = overlapping (DNABERT style), k = non-overlapping; 1 <= stride <= k
+    k: int = bounded(1, ge=1)  # symbols are k-mers; 1 = one base per symbol
+    stride: int = bounded(1, ge=1)  # step between k-mers: 1 = overlapping (DNABERT style), k = non-overlapping; 1 <= stride <= k
     alphabet: str = "ACGT"  # bases (upper case); add N (or other IUPAC codes) to keep them as symbols
-    unknown: str = "error"  # a base outside the alphabet: error (names it and its position) | unk (<unk>, counted)
+    unknown: str = choice("error", "unk")  # a base outside the alphabet: error (names it and its position) | unk (<unk>, counted)
+
+    def validate(self, run=None) -> None:
+        if self.stride > self.k:
+            raise FieldError("stride", f"{self.stride} is more than k={self.k}; expected 1 <= stride <= k")
 
 
 class DnaTokenizer(Tokenizer):
@@ -33,10 +36,6 @@ class DnaTokenizer(Tokenizer):
 
     def __init__(self, cfg: DnaTokenizerConfig | None = None):
         cfg = cfg or self.Config()
-        if cfg.k < 1 or not 1 <= cfg.stride <= cfg.k:
-            raise ConfigError(f"tokenizer.k must be >= 1 and 1 <= tokenizer.stride <= k; got k={cfg.k}, stride={cfg.stride}")
-        if cfg.unknown not in UNKNOWN_POLICIES:
-            raise ConfigError(f"tokenizer.unknown must be one of {', '.join(UNKNOWN_POLICIES)}; got {cfg.unknown!r}")
         alphabet = "".join(dict.fromkeys(cfg.alphabet.upper()))
         if not alphabet or not alphabet.isalpha():
             raise ConfigError(f"tokenizer.alphabet must be letters, such as ACGT; got {cfg.alphabet!r}")

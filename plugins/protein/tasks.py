@@ -8,6 +8,7 @@ from pathlib import Path
 from ssl_universal.data.sequence_files import Record, read_records
 from ssl_universal.data.sequence_task import SequenceFilesConfig, SymbolSequenceTask
 from ssl_universal.errors import ConfigError
+from ssl_universal.schema import choice
 
 from . import synthetic
 from .prepare import MODLAMP_SETS, ensure_modlamp
@@ -17,7 +18,7 @@ from .prepare import MODLAMP_SETS, ensure_modlamp
 class ProteinClassificationConfig(SequenceFilesConfig):
     """A labelled protein set: files under data_dir, or a built-in set."""
 
-    dataset: str = "amp_uniprot"  # with data_dir null: amp_uniprot | amp_tm | acp_random | acp_tm (modlamp) | synthetic_localization
+    dataset: str = choice("amp_uniprot", "amp_tm", "acp_random", "acp_tm", "synthetic_localization")  # with data_dir null: amp_uniprot | amp_tm | acp_random | acp_tm (modlamp) | synthetic_localization
     num_train: int = 400  # generated sets: training sequences
     num_eval: int = 100  # generated sets: valid and test sequences each
 
@@ -26,7 +27,7 @@ class ProteinClassificationConfig(SequenceFilesConfig):
 class ProteinRegressionConfig(SequenceFilesConfig):
     """Sequences with a real value each: files under data_dir (e.g. prepared TAPE), or a generated set."""
 
-    dataset: str = "synthetic_stability"  # with data_dir null: synthetic_stability | synthetic_fluorescence
+    dataset: str = choice("synthetic_stability", "synthetic_fluorescence")  # with data_dir null: synthetic_stability | synthetic_fluorescence
     num_train: int = 400  # generated sets: training sequences
     num_eval: int = 100  # generated sets: valid and test sequences each
 

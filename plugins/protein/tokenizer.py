@@ -4,22 +4,22 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.errors import DataError
+from ssl_universal.schema import choice
 from ssl_universal.tokenizer import Tokenizer, TokenizerConfig
 
 STANDARD = "ACDEFGHIKLMNPQRSTVWY"
 # B = D or N, Z = E or Q, J = I or L, X = any; U (selenocysteine) and O (pyrrolysine) are rare residues.
 AMBIGUOUS = "BZJXUO"
-ALPHABETS = {"standard": STANDARD, "extended": STANDARD + AMBIGUOUS}
-UNKNOWN_POLICIES = ("error", "unk")
+ALPHABETS = {"standard": STANDARD, "extended": STANDARD + AMBIGUOUS}  # the names tokenizer.alphabet allows
 
 
 @dataclass
 class ProteinTokenizerConfig(TokenizerConfig):
     """Which residues are symbols and what happens to other letters."""
 
-    alphabet: str = "extended"  # standard (20 amino acids) | extended (+ B Z J X U O)
-    unknown: str = "error"  # a letter outside the alphabet: error (names it and its position) | unk (<unk>, counted)
+    alphabet: str = choice("extended", "standard")  # standard (20 amino acids) | extended (+ B Z J X U O)
+    unknown: str = choice("error", "unk")  # a letter outside the alphabet: error (names it and its position) | unk (<unk>, counted)
 
 
 class ProteinTokenizer(Tokenizer):
@@ -29,10 +29,6 @@ class ProteinTokenizer(Tokenizer):
 
     def __init__(self, cfg: ProteinTokenizerConfig | None = None):
         cfg = cfg or self.Config()
-        if cfg.alphabet not in ALPHABETS:
-            raise ConfigError(f"tokenizer.alphabet must be one of {', '.join(ALPHABETS)}; got {cfg.alphabet!r}")
-        if cfg.unknown not in UNKNOWN_POLICIES:
-            raise ConfigError(f"tokenizer.unknown must be one of {', '.join(UNKNOWN_POLICIES)}; got {cfg.unknown!r}")
         super().__init__(cfg, symbols=list(ALPHABETS[cfg.alphabet]))
         self.letters = frozenset(ALPHABETS[cfg.alphabet])
         self.unknown_count = 0

@@ -15,11 +15,10 @@ import torchaudio
 
 from ssl_universal.data.batching import BatchPlan
 from ssl_universal.data.collate import pad_sequences
-from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.errors import DataError
+from ssl_universal.schema import check_config, choice
 
 log = logging.getLogger(__name__)
-
-BAD_FILE_POLICIES = ("raise", "skip")
 
 
 # -- manifests and label files -------------------------------------------------------------------
@@ -202,7 +201,7 @@ class AudioDataConfig:
     """How a manifest becomes examples."""
 
     sample_rate: int = 16000  # the model's rate; files at other rates are resampled
-    bad_files: str = "raise"  # "raise": stop naming the file; "skip": drop it, count it, report it
+    bad_files: str = choice("raise", "skip")  # "raise": stop naming the file; "skip": drop it, count it, report it
     validate: bool = True  # read every header up front (finds bad files before training starts)
     labels: dict[str, str] = field(default_factory=dict)  # label name -> label file path
     label_rate: float | None = None  # frames/s of frame labels (e.g. 50 for HuBERT units); None = no check
@@ -213,9 +212,7 @@ class AudioDataset:
     """Utterances of one manifest with their label lines; items are read from disk on access."""
 
     def __init__(self, manifest: str | Path | Manifest, config: AudioDataConfig | None = None):
-        self.config = config or AudioDataConfig()
-        if self.config.bad_files not in BAD_FILE_POLICIES:
-            raise ConfigError(f"bad_files must be one of {BAD_FILE_POLICIES}; got {self.config.bad_files!r}")
+        self.config = check_config(config or AudioDataConfig())  # built in code, not by the config loader
         self.manifest = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
         self.labels = {name: read_labels(p, self.manifest) for name, p in self.config.labels.items()}
         self.skipped: list[tuple[str, str]] = []  # (path, reason) of every file dropped by the skip policy

@@ -14,6 +14,7 @@ import torch
 
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.metrics import merge_repeated_units
+from ssl_universal.schema import choice
 
 from .audio import load_audio, read_manifest
 
@@ -31,7 +32,7 @@ class MfccFeatures:
 
     @torch.no_grad()
     def __call__(self, wave: torch.Tensor) -> np.ndarray:
-        import torchaudio.compliance.kaldi as kaldi
+        from torchaudio.compliance import kaldi
         import torchaudio.functional as AF
 
         mfcc = kaldi.mfcc(wave[None], sample_frequency=self.sample_rate, use_energy=False)  # [frames, 13]
@@ -117,7 +118,7 @@ class UnitConfig:
     out_dir: str | None = None  # where .km and dict.km.txt go (default: manifest_dir)
     splits: tuple[str, ...] = ("train", "test")  # manifests to label
     fit_split: str = "train"  # the split k-means is fitted on
-    feature: str = "mfcc"  # mfcc | hubert
+    feature: str = choice("mfcc", "hubert")  # mfcc | hubert
     checkpoint: str | None = None  # HuBERT folder/file (feature: hubert)
     layer: int = 6  # HuBERT transformer layer, 1-based
     arch: str = "hubert_base"  # torchaudio architecture of a state-dict checkpoint

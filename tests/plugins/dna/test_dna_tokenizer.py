@@ -53,5 +53,9 @@ def test_unknown_policy_and_extra_alphabet(tokenizer):
 
 
 def test_bad_config_is_config_error(tokenizer):
-    with pytest.raises(ConfigError, match="1 <= tokenizer.stride <= k"):
+    with pytest.raises(ConfigError, match=r"bad value for 'tokenizer.stride': 3 is more than k=2; expected 1 <= stride <= k"):
         tokenizer(k=2, stride=3)
+    with pytest.raises(ConfigError, match=r"bad value for 'tokenizer.k': 0; expected a number >= 1"):
+        tokenizer(k=0)
+    with pytest.raises(ConfigError, match=r"bad value for 'tokenizer.unknown': 'skip'; expected one of error, unk"):
+        tokenizer(unknown="skip")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from ssl_universal.errors import DataError
+from ssl_universal.errors import ConfigError, DataError
 
 
 def write_splits(root, text: str, suffix: str) -> None:
@@ -72,6 +72,13 @@ def test_overlong_error_truncate_and_window_are_counted(tmp_path, make_task):
     task = make_task("protein_classification", data_dir=str(tmp_path), max_length=10, overlong="window")
     data = task.dataset("train")
     assert [e["group"] for e in data] == [0, 0, 0, 1] and task.data_report["train"]["windows"] == 3
+
+
+def test_length_policy_and_max_length_are_checked_with_the_config(make_task):
+    with pytest.raises(ConfigError, match=r"bad value for 'task.overlong': 'windows' \(did you mean 'window'\?\)"):
+        make_task("protein_classification", overlong="windows")
+    with pytest.raises(ConfigError, match=r"bad value for 'task.max_length': 2; expected a number >= 3"):
+        make_task("protein_classification", max_length=2)
 
 
 def test_window_votes_per_sequence():

@@ -44,7 +44,7 @@ def test_unknown_policy_unk_counts(tokenizer):
 
 
 def test_bad_config_values_are_config_errors(tokenizer):
-    with pytest.raises(ConfigError, match="tokenizer.alphabet must be one of standard, extended"):
+    with pytest.raises(ConfigError, match="bad value for 'tokenizer.alphabet': 'dna'; expected one of extended, standard"):
         tokenizer(alphabet="dna")
-    with pytest.raises(ConfigError, match="tokenizer.unknown must be one of error, unk"):
+    with pytest.raises(ConfigError, match="bad value for 'tokenizer.unknown': 'skip'; expected one of error, unk"):
         tokenizer(unknown="skip")

@@ -7,7 +7,7 @@ import pytest
 import soundfile as sf
 import torch
 
-from ssl_universal.errors import DataError
+from ssl_universal.errors import ConfigError, DataError
 
 
 @pytest.fixture
@@ -86,6 +86,12 @@ def test_bad_file_rejected_with_path(corpus, audio, make, reason):
     assert str(bad) in str(error.value) and reason in str(error.value)
     ds = audio.AudioDataset(manifest, audio.AudioDataConfig(bad_files="skip"))
     assert len(ds) == 3 and len(ds.skipped) == 1 and ds.skipped[0][0] == str(bad)
+
+
+def test_bad_files_policy_is_checked(corpus, audio):
+    _, path, _ = corpus
+    with pytest.raises(ConfigError, match=r"bad value for 'bad_files': 'skipp' \(did you mean 'skip'\?\); expected one of raise, skip"):
+        audio.AudioDataset(path, audio.AudioDataConfig(bad_files="skipp"))
 
 
 def test_stale_manifest_size_rejected(corpus, audio):
