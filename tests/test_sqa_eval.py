@@ -11,7 +11,7 @@ import pytest
 from ssl_universal.sqa_eval import main
 
 REPO = Path(__file__).resolve().parent.parent
-SCRIPT = REPO / "tools" / "eval_spoken_qa.py"
+COMMAND = [sys.executable, "-m", "ssl_universal.cli", "eval-sqa"]  # what `ssl-universal eval-sqa` runs
 
 
 def write(path: Path, data) -> Path:
@@ -46,7 +46,7 @@ def text_gold(tmp_path):
 
 def run_script(*args, cwd=REPO):
     return subprocess.run(
-        [sys.executable, str(SCRIPT), *map(str, args)], check=False, capture_output=True, text=True, cwd=cwd
+        [*COMMAND, *map(str, args)], check=False, capture_output=True, text=True, cwd=cwd
     )
 
 
@@ -62,17 +62,17 @@ def test_script_prints_the_official_squad_object(tmp_path, text_gold):
     assert scores["f1"] == pytest.approx(100 * 1.8 / 3)
 
 
-def test_script_runs_from_another_directory_without_loading_torch(tmp_path, text_gold):
+def test_command_runs_from_another_directory_without_loading_torch(tmp_path, text_gold):
     predictions = write(tmp_path / "pred.json", {"q1": "Broncos", "q2": "x", "q3": "Beyoncé"})
-    # Run the wrapper as __main__ in a fresh interpreter, then check which modules it loaded.
+    # Run the command in a fresh interpreter, then check which modules it loaded.
     probe = (
-        "import runpy, sys\n"
-        "script, sys.argv = sys.argv[1], sys.argv[1:]\n"
-        "try:\n    runpy.run_path(script, run_name='__main__')\nexcept SystemExit:\n    pass\n"
+        "import sys\n"
+        "from ssl_universal.cli import main\n"
+        "main(['eval-sqa', *sys.argv[1:]])\n"
         "print('torch' in sys.modules)\n"
     )
     result = subprocess.run(
-        [sys.executable, "-c", probe, str(SCRIPT), str(text_gold), str(predictions)],
+        [sys.executable, "-c", probe, str(text_gold), str(predictions)],
         check=False,
         capture_output=True,
         text=True,

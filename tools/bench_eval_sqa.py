@@ -1,4 +1,4 @@
-"""Time `tools/eval_spoken_qa.py` end to end on 10,000 generated questions (text and time spans).
+"""Time `ssl-universal eval-sqa` end to end on 10,000 generated questions (text and time spans).
 
     python tools/bench_eval_sqa.py [--questions 10000] [--repeats 3]
 
@@ -16,8 +16,7 @@ import tempfile
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-SCRIPT = ROOT / "tools" / "eval_spoken_qa.py"
+COMMAND = [sys.executable, "-m", "ssl_universal.cli", "eval-sqa"]  # the command this benchmark times
 WORDS = ["the", "a", "an", "river", "city", "king", "war", "treaty", "museum", "1848", "north", "Paris", "Denver"]
 
 
@@ -59,8 +58,7 @@ def main() -> int:
         for name, files in make_files(Path(tmp), args.questions).items():
             command = [
                 *pin,
-                sys.executable,
-                str(SCRIPT),
+                *COMMAND,
                 *map(str, files),
                 "--by-type",
                 "--output",

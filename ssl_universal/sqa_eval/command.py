@@ -1,4 +1,4 @@
-"""Spoken-QA evaluation, the command line: ``ssl-universal eval-sqa GOLD PRED`` (also ``tools/eval_spoken_qa.py``)."""
+"""Spoken-QA evaluation, the command line: ``ssl-universal eval-sqa GOLD PRED``."""
 
 from __future__ import annotations
 
