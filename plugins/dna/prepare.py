@@ -1,5 +1,5 @@
 """Published DNA sets as split TSV files: the UCI splice-junction data and histone-mark sets (Pokholok et al. /
-Nguyen et al. 2016). Neither installs from a registry; users run ``tools/prepare_dna_data.py`` where they have them.
+Nguyen et al. 2016). Neither installs from a registry; users run ``ssl-universal prepare-dna`` where they have them.
 
 Each function writes ``train.tsv``, ``valid.tsv``, ``test.tsv`` (columns ``sequence``, ``label``) and
 ``source.json`` (source, class counts, how many records were set aside and why) into a folder that

@@ -36,7 +36,7 @@ class DnaClassificationTask(SymbolSequenceTask):
         if cfg.dataset not in synthetic.GENERATORS:
             raise ConfigError(
                 f"task.dataset {cfg.dataset!r} is not a generated DNA set; known: {', '.join(synthetic.GENERATORS)} "
-                "(real data: prepare it with tools/prepare_dna_data.py and set task.data_dir)"
+                "(real data: prepare it with `ssl-universal prepare-dna` and set task.data_dir)"
             )
         size = cfg.num_train if split == "train" else cfg.num_eval
         offset = {"train": 0, "valid": 1, "test": 2}[split]
