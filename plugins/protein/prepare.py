@@ -2,7 +2,7 @@
 
 Every function writes ``train.tsv``, ``valid.tsv``, ``test.tsv`` (columns ``sequence``, ``label``)
 and ``source.json`` (where the data came from, class counts) into a folder that a recipe reads
-with ``task.data_dir``. ``tools/prepare_protein_data.py`` is the command line around them.
+with ``task.data_dir``. ``ssl-universal prepare-protein`` (``commands.py``) is the command line around them.
 """
 
 from __future__ import annotations

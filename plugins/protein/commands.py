@@ -1,10 +1,10 @@
 """Protein sets as train/valid/test TSV folders for the protein recipes (task.data_dir).
 
 Examples:
-  python tools/prepare_protein_data.py modlamp amp_uniprot --out data/amp_uniprot   # installed with pip modlamp
-  python tools/prepare_protein_data.py tape fluorescence ~/tape/fluorescence --out data/fluorescence
-  python tools/prepare_protein_data.py tape stability ~/tape/stability --out data/stability
-  python tools/prepare_protein_data.py deeploc ~/deeploc/deeploc_data.fasta --out data/localization
+  ssl-universal prepare-protein modlamp amp_uniprot --out data/amp_uniprot   # installed with pip modlamp
+  ssl-universal prepare-protein tape fluorescence ~/tape/fluorescence --out data/fluorescence
+  ssl-universal prepare-protein tape stability ~/tape/stability --out data/stability
+  ssl-universal prepare-protein deeploc ~/deeploc/deeploc_data.fasta --out data/localization
 Then e.g.: ssl-universal train recipe=protein/stability task.data_dir=data/stability task.max_length=256
 """
 
@@ -12,18 +12,12 @@ from __future__ import annotations
 
 import argparse
 import json
-import sys
 from pathlib import Path
 
-sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 
-
-def main(argv=None) -> int:
-    from ssl_universal.errors import SSLUniversalError
-    from ssl_universal.plugins import load_plugins
-
-    load_plugins()
-    from ssl_universal_plugins.protein.prepare import (
+def prepare_protein(argv: list[str]) -> int:
+    """``ssl-universal prepare-protein``: a modlamp set, TAPE JSON or DeepLoc FASTA as split TSV files."""
+    from .prepare import (
         MODLAMP_SETS,
         TAPE_TARGETS,
         prepare_deeploc,
@@ -31,7 +25,8 @@ def main(argv=None) -> int:
         prepare_tape,
     )
 
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0], formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser = argparse.ArgumentParser(prog="ssl-universal prepare-protein", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     sub = parser.add_subparsers(dest="source", required=True)
     modlamp = sub.add_parser("modlamp", help="a labelled peptide set shipped with modlamp")
     modlamp.add_argument("name", choices=sorted(MODLAMP_SETS))
@@ -45,20 +40,12 @@ def main(argv=None) -> int:
     for command in (modlamp, tape, deeploc):
         command.add_argument("--out", type=Path, required=True, help="folder to write train.tsv, valid.tsv, test.tsv, source.json")
     args = parser.parse_args(argv)
-    try:
-        if args.source == "modlamp":
-            out = prepare_modlamp(args.name, args.out, args.seed)
-        elif args.source == "tape":
-            out = prepare_tape(args.task, args.tape_dir, args.out)
-        else:
-            out = prepare_deeploc(args.fasta, args.out, args.seed)
-    except SSLUniversalError as error:
-        print(f"error: {error}", file=sys.stderr)
-        return 1
+    if args.source == "modlamp":
+        out = prepare_modlamp(args.name, args.out, args.seed)
+    elif args.source == "tape":
+        out = prepare_tape(args.task, args.tape_dir, args.out)
+    else:
+        out = prepare_deeploc(args.fasta, args.out, args.seed)
     print(json.dumps(json.loads((out / "source.json").read_text()), indent=2))
     print(f"wrote {out}")
     return 0
-
-
-if __name__ == "__main__":
-    sys.exit(main())
