@@ -155,3 +155,32 @@ def test_a_config_built_in_code_is_checked_by_the_same_rules():
 
     with pytest.raises(FieldError, match="'model.assignment'.*did you mean 'reinit'"):
         MODELS.get("seq_classifier").build_config({"assignment": "reinti"})
+
+
+RECIPE_WITH_ROWS = """
+task: {name: dna_classification, dataset: synthetic_splice, num_train: 600}
+model: {name: seq_classifier, assignment: random}
+trainer: {lr: 5.0e-5, max_steps: 1000}
+rows:
+  bert: {model.assignment: random}
+  rand: {model.assignment: scratch, trainer.lr: 1.0e-4}
+presets:
+  smoke: {task.num_train: 32, trainer.max_steps: 5}
+"""
+
+
+def test_rows_and_presets_are_named_override_sets_of_the_recipe(tmp_path):
+    recipe = tmp_path / "splice_rows.yaml"
+    recipe.write_text(RECIPE_WITH_ROWS)
+    plain = load_config([f"recipe={recipe}"])
+    assert (plain.model.assignment, plain.trainer.lr, plain.trainer.max_steps) == ("random", 5e-5, 1000)
+    rand = load_config([f"recipe={recipe}", "row=rand", "preset=smoke"])
+    assert (rand.model.assignment, rand.trainer.lr, rand.trainer.max_steps, rand.task.num_train) == ("scratch", 1e-4, 5, 32)
+    assert rand.row == "rand" and rand.preset == "smoke"
+    explicit = load_config([f"recipe={recipe}", "row=rand", "trainer.lr=3e-4"])  # the command line wins
+    assert explicit.trainer.lr == 3e-4
+    with pytest.raises(ConfigError, match=r"row='rnd' \(did you mean 'rand'\?\).*rows: bert, rand"):
+        load_config([f"recipe={recipe}", "row=rnd"])
+    recipe.write_text(RECIPE_WITH_ROWS + "  broken: {trainer.max_step: 5}\n")
+    with pytest.raises(ConfigError, match=r"unknown key 'trainer.max_step'.*preset 'broken'"):
+        load_config([f"recipe={recipe}", "preset=broken"])

@@ -76,6 +76,21 @@ def _read_recipe(name: str) -> tuple[Path, dict]:
     return path, raw
 
 
+def _named_overrides(raw: dict, section: str, chosen: Any, recipe_path: Path | None) -> dict[str, Any]:
+    """The dotted-key overrides of ``preset``/``row`` ``chosen`` from the recipe's ``presets:``/``rows:``."""
+    table = raw.pop(section, None) or {}
+    if not isinstance(table, dict) or not all(isinstance(v, dict) for v in table.values()):
+        raise ConfigError(f"recipe {recipe_path}: '{section}' must map names to {{dotted.key: value}} mappings")
+    if chosen is None:
+        return {}
+    key = "preset" if section == "presets" else "row"
+    if chosen not in table:
+        known = ", ".join(table) or "(none)"
+        raise ConfigError(f"{key}={chosen!r}{did_you_mean(chosen, table)}: recipe {recipe_path or '(given)'} defines "
+                          f"{section}: {known}")
+    return table[chosen]
+
+
 def load_config(overrides: list[str], *, base: dict | None = None) -> DictConfig:
     """The resolved, typed and validated config of one run (no sweeps) from ``recipe=...`` and overrides.
 
@@ -97,6 +112,11 @@ def load_config(overrides: list[str], *, base: dict | None = None) -> DictConfig
     if base is None and recipe_name:
         recipe_path, raw = _read_recipe(str(recipe_name))
     load_plugins(raw.get("plugin_dirs") or [])
+    # Named override sets of the recipe: a size (`preset=smoke`), then a table row (`row=rand`).
+    preset = value_of(parsed, "preset") or raw.get("preset")
+    row = value_of(parsed, "row") or raw.get("row")
+    named = [(f"preset {preset!r}", _named_overrides(raw, "presets", preset, recipe_path)),
+             (f"row {row!r}", _named_overrides(raw, "rows", row, recipe_path))]
 
     # Which entries are chosen decides the schema of their sections.
     sections = {}
@@ -135,6 +155,12 @@ def load_config(overrides: list[str], *, base: dict | None = None) -> DictConfig
         source = f"recipe {recipe_path}, line {line}" if line else f"recipe {recipe_path or '(given)'}"
         raise _check_key(err, source) from None
 
+    for label, values in named:
+        for key, value in values.items():
+            try:
+                OmegaConf.update(cfg, key, value, merge=True, force_add=False)
+            except OmegaConfBaseException as err:
+                raise _check_key(err, f"recipe {recipe_path}, {label}") from None
     for ov in parsed:
         key = ov.key_or_group
         if key in _ENTRY_CHOICE_KEYS:  # already applied when the schema was chosen

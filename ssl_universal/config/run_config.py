@@ -72,6 +72,8 @@ class RunConfig:
     allow_config_change: bool = False  # resume although the config differs from run_dir/config.yaml (recorded in run_info.json)
     plugin_dirs: list[str] = field(default_factory=list)  # extra folders of user plugins
     recipe: str | None = None  # the recipe this run came from (set by the loader)
+    preset: str | None = None  # a named size from the recipe's `presets:` (e.g. smoke, quick), applied over it
+    row: str | None = None  # a named row of the recipe's table from its `rows:` (e.g. bert, rand), applied last
 
 
 @dataclass
