@@ -1,5 +1,6 @@
 """Registry: decorator registration, typed configs, duplicates refused, did-you-mean on unknown names."""
 
+import dataclasses
 from dataclasses import dataclass
 
 import pytest
@@ -45,7 +46,13 @@ def test_config_comes_from_builder_annotation_or_class_attribute():
     reg.register("bare")(lambda cfg, task: None)
     assert reg.get("wide").config_class is WidthConfig
     assert reg.get("tok").config_class is WidthConfig
-    assert reg.get("bare").build_config({}) is not None
+    assert reg.get("wide").build_config({}) == WidthConfig(width=8)  # the dataclass defaults
+    assert reg.get("tok").build_config({"width": 3}) == WidthConfig(width=3)
+    # An entry with neither takes no options: an empty config, and any option is refused.
+    bare = reg.get("bare").build_config({})
+    assert dataclasses.is_dataclass(bare) and dataclasses.fields(bare) == ()
+    with pytest.raises(RegistryError, match="model 'bare' has no option 'width'; its options are: \\(none\\)"):
+        reg.get("bare").build_config({"width": 3})
 
 
 def test_build_config_rejects_unknown_option_with_suggestion():
