@@ -95,7 +95,7 @@ class HubertPretrainTask(Task):
         self.root = Path(cfg.data_dir)
         dictionary = self.root / f"dict.{cfg.labels}.txt"
         if not dictionary.is_file():
-            raise DataError(f"{dictionary}: unit dictionary not found; make units with tools/extract_units.py")
+            raise DataError(f"{dictionary}: unit dictionary not found; make units with `ssl-universal extract-units`")
         self.symbols = read_dictionary(dictionary)
         self.label_rate = cfg.label_rate
         self.num_domains = len(DOMAINS) if cfg.distort else 0

@@ -53,7 +53,7 @@ class SuperbTask(Task):
         self.root = Path(cfg.data_dir)
         if not (self.root / "train.tsv").is_file():
             raise DataError(f"{self.root / 'train.tsv'}: manifest not found (make the corpus with "
-                            "tools/make_speech_corpus.py or point task.data_dir at a folder with train.tsv/test.tsv)")
+                            "`ssl-universal make-speech-corpus` or point task.data_dir at a folder with train.tsv/test.tsv)")
         conditions = ConditionsConfig(noise_root=cfg.test_noise_root, rir_root=cfg.test_rir_root,
                                       unseen_noise_root=cfg.unseen_noise_root,
                                       unseen_noise_names=list(cfg.unseen_noise_names), snr_low=cfg.test_snr_low,

@@ -1,26 +1,22 @@
-"""tools/extract_units.py: MFCC or HuBERT-layer units, seeded k-means, dict.km.txt, merged runs, rate checks."""
+"""`ssl-universal extract-units`: MFCC or HuBERT-layer units, seeded k-means, dict.km.txt, merged runs, rate checks."""
 
 from __future__ import annotations
 
-import importlib.util
 import json
 from pathlib import Path
 
 import numpy as np
 import pytest
 import soundfile as sf
+from ssl_universal_plugins.speech.commands import extract_units
 
 from ssl_universal.errors import ConfigError
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "extract_units.py"
 
-
-@pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location("extract_units_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
+def run_units(argv: list[str]) -> dict:
+    """``ssl-universal extract-units ARGV`` (which must name --out-dir); the summary it wrote to units.json."""
+    assert extract_units(argv) == 0
+    return json.loads((Path(argv[argv.index("--out-dir") + 1]) / "units.json").read_text())
 
 
 @pytest.fixture(scope="module")
@@ -46,14 +42,14 @@ def km_lines(path: Path) -> list[list[int]]:
     return [[int(x) for x in line.split()] for line in path.read_text().splitlines()]
 
 
-def test_mfcc_units_are_seeded_and_complete(tool, manifests, tmp_path):
+def test_mfcc_units_are_seeded_and_complete(manifests, tmp_path):
     args = ["--manifest-dir", str(manifests), "--n-clusters", "12", "--batch-size", "256", "--chunk-frames", "500",
             "--label-rate", "100", "--merge"]
-    first = tool.main([*args, "--seed", "4", "--out-dir", str(tmp_path / "a")])
-    tool.main([*args, "--seed", "4", "--out-dir", str(tmp_path / "b")])
+    first = run_units([*args, "--seed", "4", "--out-dir", str(tmp_path / "a")])
+    run_units([*args, "--seed", "4", "--out-dir", str(tmp_path / "b")])
     for name in ("train.km", "test.km", "dict.km.txt", "train.merged.km", "test.merged.cnt"):
         assert (tmp_path / "a" / name).read_text() == (tmp_path / "b" / name).read_text(), name
-    other = tool.main([*args, "--seed", "5", "--out-dir", str(tmp_path / "c")])
+    other = run_units([*args, "--seed", "5", "--out-dir", str(tmp_path / "c")])
     assert (tmp_path / "a" / "train.km").read_text() != (tmp_path / "c" / "train.km").read_text()
     train = km_lines(tmp_path / "a" / "train.km")
     assert len(train) == 8 and len(km_lines(tmp_path / "a" / "test.km")) == 3
@@ -66,25 +62,25 @@ def test_mfcc_units_are_seeded_and_complete(tool, manifests, tmp_path):
     assert not (tmp_path / "a" / "features").exists()  # features are removed unless asked to keep them
 
 
-def test_merged_units_reconstruct_km(tool, manifests, tmp_path):
+def test_merged_units_reconstruct_km(manifests, tmp_path):
     from ssl_universal.plugins import load_plugins
 
     load_plugins()
     from ssl_universal_plugins.speech.units import expand_runs
 
-    tool.main(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path), "--n-clusters", "8", "--merge",
+    run_units(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path), "--n-clusters", "8", "--merge",
                "--batch-size", "256"])
     frames, merged, runs = (km_lines(tmp_path / n) for n in ("train.km", "train.merged.km", "train.merged.cnt"))
     assert all(expand_runs(m, r) == f for f, m, r in zip(frames, merged, runs))
     assert sum(map(len, merged)) < sum(map(len, frames))
 
 
-def test_label_rate_must_match_features(tool, manifests, tmp_path):
+def test_label_rate_must_match_features(manifests, tmp_path):
     with pytest.raises(ConfigError, match="label_rate 50.0 Hz does not match the mfcc frame rate 100.0 Hz"):
-        tool.main(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path), "--label-rate", "50"])
+        run_units(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path), "--label-rate", "50"])
 
 
-def test_hubert_layer_units_from_a_hugging_face_folder(tool, manifests, tmp_path):
+def test_hubert_layer_units_from_a_hugging_face_folder(manifests, tmp_path):
     import torch
     from transformers import HubertConfig, HubertModel
 
@@ -93,13 +89,13 @@ def test_hubert_layer_units_from_a_hugging_face_folder(tool, manifests, tmp_path
                           conv_dim=(16, 16, 16), conv_stride=(5, 8, 8), conv_kernel=(10, 8, 8),
                           num_conv_pos_embeddings=16, num_conv_pos_embedding_groups=2)
     HubertModel(config).save_pretrained(tmp_path / "hubert")
-    summary = tool.main(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path / "units"), "--feature",
+    summary = run_units(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path / "units"), "--feature",
                          "hubert", "--checkpoint", str(tmp_path / "hubert"), "--layer", "2", "--label-rate", "50",
                          "--n-clusters", "6", "--batch-size", "64"])
     assert summary["dim"] == 32 and summary["label_rate"] == 50.0
     train = km_lines(tmp_path / "units" / "train.km")
     assert len(train) == 8 and all(0 <= u < 6 for line in train for u in line)
     with pytest.raises(ConfigError, match="layer must be in 1..2"):
-        tool.main(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path / "u2"), "--feature", "hubert",
+        run_units(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path / "u2"), "--feature", "hubert",
                    "--checkpoint", str(tmp_path / "hubert"), "--layer", "3"])
     json.loads((tmp_path / "units" / "units.json").read_text())

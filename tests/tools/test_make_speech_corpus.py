@@ -1,4 +1,4 @@
-"""tools/make_speech_corpus.py: a tiny synthetic speech corpus, rebuilt byte for byte from its seed."""
+"""`ssl-universal make-speech-corpus`: a tiny synthetic speech corpus, rebuilt byte for byte from its seed."""
 
 from __future__ import annotations
 
@@ -10,8 +10,8 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+from ssl_universal_plugins.speech.commands import make_speech_corpus
 
-TOOL = Path(__file__).resolve().parents[2] / "tools" / "make_speech_corpus.py"
 MISSING = [b for b in ("espeak-ng", "flite") if shutil.which(b) is None]
 pytestmark = pytest.mark.skipif(bool(MISSING), reason=f"TTS binaries not installed: {', '.join(MISSING)} "
                                                       "(Debian packages espeak-ng, flite)")
@@ -26,19 +26,11 @@ TINY = ["--voices-per-engine", "2", "--scale", "0.25", "--noise-clips", "12", "-
 
 
 @pytest.fixture(scope="module")
-def tool():
-    spec = importlib.util.spec_from_file_location("make_speech_corpus_tool", TOOL)
-    module = importlib.util.module_from_spec(spec)
-    spec.loader.exec_module(module)
-    return module
-
-
-@pytest.fixture(scope="module")
-def built(tool, tmp_path_factory):
+def built(tmp_path_factory):
     """The same tiny corpus built twice with seed 0, and (two tasks of) it with seed 1."""
     root = tmp_path_factory.mktemp("speech_corpus")
     for name, seed, extra in (("a", 0, []), ("b", 0, []), ("c", 1, ["--tasks", "ks,sid"])):
-        tool.main(["--out", str(root / name), "--seed", str(seed), *TINY, *extra])
+        assert make_speech_corpus(["--out", str(root / name), "--seed", str(seed), *TINY, *extra]) == 0
     return root
 
 
