@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # GPU check (a few minutes on one GPU): the engine with fp32, bf16, fp16 and torch.compile, and the
 # same run under a 1-GPU torchrun, on a generated task with a BERT-size encoder; prints throughput.
-# With SPEECH_CORPUS=<folder made by tools/make_speech_corpus.py> it also runs the speech check.
+# With SPEECH_CORPUS=<folder made by `ssl-universal make-speech-corpus`> it also runs the speech check.
 # Needs the package importable (pip install -e . or PYTHONPATH=.); nothing is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -53,7 +53,7 @@ for name in wall:
           f"{statistics.median(r['tokens_per_s'] for r in train):,.0f} | {results['test']['accuracy']:.1f} | {wall[name]} |")
 PY
 # The speech recipe (HuBERT continual training + downstream heads) at GPU size, when a corpus
-# made by tools/make_speech_corpus.py is given (the GPU machine may lack espeak-ng and flite).
+# made by `ssl-universal make-speech-corpus` is given (the GPU machine may lack espeak-ng and flite).
 if [ -n "${SPEECH_CORPUS:-}" ]; then
     bash tools/gpu_check_speech.sh
 fi

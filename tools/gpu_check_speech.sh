@@ -3,17 +3,16 @@
 # 6-layer HuBERT pre-trained in bf16, continued on m+g+r-distorted audio, then IC, KS and ASR on both
 # frozen upstreams, tested clean / m+g+r / unseen noise — and the table `ssl-universal report` prints.
 # The corpus needs espeak-ng and flite; where the GPU machine has neither, build it elsewhere and pass it:
-#   python tools/make_speech_corpus.py --out data/speech_synth_gpu --scale 0.5 --rirs 8   (about 27 MB)
+#   ssl-universal make-speech-corpus --out data/speech_synth_gpu --scale 0.5 --rirs 8   (about 27 MB)
 #   SPEECH_CORPUS=data/speech_synth_gpu tools/gpu_check_speech.sh
-# Needs the package importable (pip install -e . or PYTHONPATH=.); nothing is downloaded.
+# Needs the package installed (pip install -e .: the speech commands are entry points); nothing is downloaded.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-export PYTHONPATH="$PWD${PYTHONPATH:+:$PYTHONPATH}"
 python3 -c "import torch; assert torch.cuda.is_available(), 'no CUDA device'; print('device:', torch.cuda.get_device_name(0), '| torch', torch.__version__)"
 corpus=${SPEECH_CORPUS:-data/speech_synth_gpu}
 if [ ! -f "$corpus/corpus.json" ]; then
     if command -v espeak-ng >/dev/null && command -v flite >/dev/null; then
-        python3 tools/make_speech_corpus.py --out "$corpus" --seed 0 --scale 0.5 --rirs 8 >/dev/null
+        python3 -m ssl_universal.cli make-speech-corpus --out "$corpus" --seed 0 --scale 0.5 --rirs 8 >/dev/null
     else
         echo "no corpus at $corpus and no espeak-ng/flite to build one: build it elsewhere and set SPEECH_CORPUS" >&2
         exit 1
@@ -26,5 +25,5 @@ for manifest in "$corpus"/{ks,ic,sid,style,asr}/{train,test}.tsv; do
 done
 work=${SPEECH_CHECK_OUT:-$(mktemp -d)}
 start=$SECONDS
-python3 tools/run_speech_table.py --out "$work" --corpus "$corpus" --preset gpu --tasks ic,ks,asr "$@"
+python3 -m ssl_universal.cli speech-table --out "$work" --corpus "$corpus" --preset gpu --tasks ic,ks,asr "$@"
 echo "speech GPU check: $((SECONDS - start)) s; outputs in $work"

@@ -1,15 +1,17 @@
 """SCIENCE.md §5 end to end: baseline HuBERT, continual training on distorted audio, SUPERB-style tasks, the table.
 
-    python tools/run_speech_table.py --out runs/speech_table                 # CPU default (tiny HuBERT)
-    python tools/run_speech_table.py --out runs/speech_table --dat --clean-control
-    python tools/run_speech_table.py --out /tmp/gpu --preset gpu             # one GPU, about two minutes
+    ssl-universal speech-table --out runs/speech_table                 # CPU default (tiny HuBERT)
+    ssl-universal speech-table --out runs/speech_table --dat --clean-control
+    ssl-universal speech-table --out /tmp/gpu --preset gpu             # one GPU, about two minutes
 
 Stages (each skipped when its output exists, so an interrupted run resumes): the synthetic corpus;
 one pre-training manifest of every task's train audio; MFCC k-means units; the baseline pre-trained
 from scratch (iteration 1, and 2 with --iterations 2); units of the baseline's layer on the clean
 audio; continual training of the baseline on m+g+r-distorted input (targets from the clean audio);
 every downstream task on each frozen upstream, tested clean / m+g+r / unseen noise; then one row
-per upstream, merged and printed by ``ssl-universal report``.
+per upstream, merged and printed by ``ssl-universal report``. Training, the corpus and the report
+run as ``python -m ssl_universal.cli ...`` subprocesses (one log each under OUT/logs); units are
+extracted in this process.
 """
 
 from __future__ import annotations
@@ -23,8 +25,7 @@ import sys
 import time
 from pathlib import Path
 
-ROOT = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(ROOT))
+from ssl_universal.errors import SSLUniversalError
 
 TASKS = {"ic": "ic", "er": "style", "ks": "ks", "sid": "sid", "asr": "asr"}  # table column -> corpus folder
 CONDITIONS = ("clean", "mgr", "unseen")
@@ -63,10 +64,11 @@ class Pipeline:
         self.out = Path(args.out).resolve()
         self.corpus = Path(args.corpus).resolve() if args.corpus else self.out / "corpus"
         self.timings: dict[str, float] = {}
-        self.env = {**os.environ, "PYTHONPATH": f"{ROOT}{os.pathsep}{os.environ.get('PYTHONPATH', '')}"}
+        self.env = dict(os.environ)
+        self.unit_threads = None  # torch's default
         if args.preset == "cpu":  # small models on a shared CPU: threads would spin against each other
-            os.environ.setdefault("OMP_NUM_THREADS", "1")  # before torch is imported (units run in this process)
-            self.env["OMP_NUM_THREADS"] = os.environ["OMP_NUM_THREADS"]
+            self.env.setdefault("OMP_NUM_THREADS", "1")
+            self.unit_threads = int(self.env["OMP_NUM_THREADS"])
 
     def stage(self, name: str, done: Path, fn) -> None:
         if done.exists():
@@ -83,21 +85,23 @@ class Pipeline:
         with open(log, "w") as handle:
             handle.write(" ".join(command) + "\n")
             handle.flush()
-            code = subprocess.call(command, cwd=ROOT, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
+            code = subprocess.call(command, env=self.env, stdout=handle, stderr=subprocess.STDOUT)
         if code != 0:
             print(log.read_text()[-4000:], file=sys.stderr)
-            raise SystemExit(f"failed ({code}): {' '.join(command)}  (log: {log})")
+            raise SSLUniversalError(f"a stage failed ({code}): {' '.join(command)}; its log is {log}, its end is "
+                                    f"printed above; fix the cause and run the same command again to resume")
 
     def train(self, recipe: str, run_dir: Path, overrides: list[str]) -> None:
         self.call(sys.executable, "-m", "ssl_universal.cli", "train", f"recipe=speech/{recipe}", f"run_dir={run_dir}",
                   "trainer.progress_bar=false", *overrides, *self.args.override)
 
     def units(self, manifest_dir: Path, out_dir: Path, feature: str, checkpoint: Path | None = None) -> None:
-        from ssl_universal.plugins import load_plugins
+        from .units import UnitConfig, extract_units
 
-        load_plugins()
-        from ssl_universal_plugins.speech.units import UnitConfig, extract_units
+        if self.unit_threads:  # units run in this process, where torch is already loaded: the variable is too late
+            import torch
 
+            torch.set_num_threads(self.unit_threads)
         out_dir.mkdir(parents=True, exist_ok=True)
         for split in ("train", "valid"):
             shutil.copy(manifest_dir / f"{split}.tsv", out_dir / f"{split}.tsv")
@@ -112,13 +116,11 @@ class Pipeline:
         (self.out / "logs").mkdir(parents=True, exist_ok=True)
         runs, data = self.out / "runs", self.out / "data"
         self.stage("corpus", self.corpus / "corpus.json", lambda: self.call(
-            sys.executable, "tools/make_speech_corpus.py", "--out", str(self.corpus), "--seed", str(a.seed), *p["corpus"]))
+            sys.executable, "-m", "ssl_universal.cli", "make-speech-corpus", "--out", str(self.corpus),
+            "--seed", str(a.seed), *p["corpus"]))
 
         def pool():
-            from ssl_universal.plugins import load_plugins
-
-            load_plugins()
-            from ssl_universal_plugins.speech.pretrain import pool_manifests
+            from .pretrain import pool_manifests
 
             pool_manifests([self.corpus / folder / "train.tsv" for folder in TASKS.values()], data / "pretrain")
 
@@ -191,8 +193,10 @@ class Pipeline:
         print((table / "report.md").read_text())
 
 
-def main(argv=None) -> None:
-    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+def main(argv: list[str]) -> int:
+    """``ssl-universal speech-table``: run (or resume) every stage, then print the table."""
+    parser = argparse.ArgumentParser(prog="ssl-universal speech-table", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("--out", default="runs/speech_table", help="everything is written here")
     parser.add_argument("--corpus", default=None, help="an existing synthetic corpus (default: build OUT/corpus)")
     parser.add_argument("--preset", choices=sorted(PRESETS), default="cpu", help="sizes and steps")
@@ -212,7 +216,4 @@ def main(argv=None) -> None:
     start = time.perf_counter()
     Pipeline(args).run()
     print(f"total {time.perf_counter() - start:.0f} s; outputs in {args.out}")
-
-
-if __name__ == "__main__":
-    main()
+    return 0

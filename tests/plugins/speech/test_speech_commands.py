@@ -1,0 +1,47 @@
+"""The speech plugin's commands: make-speech-corpus, extract-units and speech-table (help, and the table of finished runs).
+
+The corpus and the units themselves are tested in tests/tools/test_make_speech_corpus.py and test_extract_units.py.
+"""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+from ssl_universal_plugins.speech import table
+from ssl_universal_plugins.speech.commands import extract_units, make_speech_corpus
+
+
+@pytest.mark.parametrize(("command", "verb"), [(make_speech_corpus, "make-speech-corpus"),
+                                               (extract_units, "extract-units"), (table.main, "speech-table")])
+def test_help_names_the_command(capsys, command, verb):
+    with pytest.raises(SystemExit) as exit_info:
+        command(["--help"])
+    assert exit_info.value.code == 0
+    out = capsys.readouterr().out
+    assert f"usage: ssl-universal {verb}" in out and f"ssl-universal {verb} --" in out  # usage and an example
+
+
+def test_unknown_table_column_is_refused(capsys):
+    with pytest.raises(SystemExit) as exit_info:
+        table.main(["--tasks", "ic,qa"])
+    assert exit_info.value.code == 2 and "--tasks: unknown ['qa']" in capsys.readouterr().err
+
+
+def test_finished_stages_are_skipped_and_the_table_is_printed(tmp_path, capsys):
+    out = tmp_path / "table_run"
+    done = ["corpus/corpus.json", "data/pretrain/valid.tsv", "data/mfcc/dict.km.txt", "data/continual/dict.km.txt",
+            "runs/baseline_it1/results.json", "runs/continual/results.json"]
+    for path in done:
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text("{}\n")
+    for upstream, accuracy in (("baseline", 60.0), ("continual", 70.0)):
+        scores = {"accuracy_clean": accuracy, "accuracy_mgr": accuracy - 20, "accuracy_unseen": accuracy - 30}
+        (out / "downstream" / upstream / "ic").mkdir(parents=True)
+        (out / "downstream" / upstream / "ic" / "results.json").write_text(json.dumps({"test": scores}))
+    assert table.main(["--out", str(out), "--tasks", "ic"]) == 0  # six stages above, two downstream runs
+    printed = capsys.readouterr().out
+    assert printed.count("[skip]") == 8 and "[run]" not in printed
+    report = (out / "table" / "report.md").read_text()
+    assert "IC clean" in report and "continual" in report and "70" in report
+    assert json.loads((out / "table" / "continual" / "results.json").read_text())["test"]["IC mgr"] == 50.0
