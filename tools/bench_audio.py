@@ -19,9 +19,6 @@ from pathlib import Path
 import numpy as np
 import torch
 
-REPO = Path(__file__).resolve().parent.parent
-sys.path.insert(0, str(REPO))
-
 
 def speech_lengths(count: int, seed: int, sample_rate: int = 16000) -> np.ndarray:
     """Utterance lengths shaped like read speech: log-normal around 6 s, clipped to 1-20 s."""
@@ -40,11 +37,9 @@ def conv_front_end() -> torch.nn.Module:
 
 
 def batching(args) -> list[str]:
-    from ssl_universal.data.batching import padding_efficiency
-    from ssl_universal.plugins import load_plugins
-
-    load_plugins()
     from ssl_universal_plugins.speech.audio import audio_batch_plan
+
+    from ssl_universal.data.batching import padding_efficiency
 
     torch.manual_seed(0)
     lengths = speech_lengths(args.utterances, args.seed)
@@ -62,9 +57,9 @@ def batching(args) -> list[str]:
         audio_seconds = lengths.sum() / 16000
         rows.append(f"| {name} | {len(batches)} | {100 * (1 - efficiency):.1f} | {wall:.1f} | {audio_seconds / wall:.0f} |")
     return [
-        f"{args.utterances} utterances, log-normal lengths around 6 s (1-20 s, {lengths.sum() / 16000 / 3600:.2f} h), "
+        (f"{args.utterances} utterances, log-normal lengths around 6 s (1-20 s, {lengths.sum() / 16000 / 3600:.2f} h), "
         f"budget {args.max_samples} padded samples per batch; forward pass of a 7-layer convolutional waveform "
-        f"encoder (HuBERT's strides, 32 channels) on CPU, {torch.get_num_threads()} threads.",
+        f"encoder (HuBERT's strides, 32 channels) on CPU, {torch.get_num_threads()} threads."),
         "",
         "| batching | batches | padding waste % | wall s | audio s per wall s |",
         "|---|---|---|---|---|",
@@ -90,14 +85,11 @@ def write_corpus(folder: Path, count: int, seed: int) -> Path:
 
 
 _CHILD = """
-import json, sys, time
-sys.path.insert(0, {repo!r})
+import json, time
 def high_water_mb():  # VmHWM: peak resident memory of this process image (reset by exec, unlike ru_maxrss)
     for line in open("/proc/self/status"):
         if line.startswith("VmHWM:"):
             return int(line.split()[1]) / 1024
-from ssl_universal.plugins import load_plugins
-load_plugins()
 from ssl_universal_plugins.speech.units import UnitConfig, extract_units
 import sklearn.cluster, torchaudio.compliance.kaldi
 base = high_water_mb()
@@ -109,7 +101,7 @@ print(json.dumps([base, high_water_mb(), time.perf_counter() - start]))
 
 def peak_memory(folder: Path) -> tuple[float, float, float]:
     """(resident MB after imports, peak resident MB, wall seconds) of unit extraction in a fresh process."""
-    out = subprocess.run([sys.executable, "-c", _CHILD.format(repo=str(REPO), folder=str(folder))],
+    out = subprocess.run([sys.executable, "-c", _CHILD.format(folder=str(folder))],
                          capture_output=True, text=True, check=True)
     return tuple(json.loads(out.stdout.strip().splitlines()[-1]))
 
@@ -124,12 +116,12 @@ def unit_memory(args) -> list[str]:
             rows.append(f"| {count} | {count * 2 / 60:.1f} | {frames} | {frames * 39 * 4 / 2**20:.1f} | {base:.0f} | "
                         f"{peak:.0f} | {peak - base:.0f} | {wall:.0f} |")
     return [
-        "MFCC (39-dim, 100 frames/s) units with K=100 on 2-second utterances; features streamed to disk and "
+        ("MFCC (39-dim, 100 frames/s) units with K=100 on 2-second utterances; features streamed to disk and "
         "k-means fitted chunk by chunk (20,000 frames per chunk). Each run is a fresh process: resident memory "
-        "after importing torch, torchaudio and scikit-learn, then the peak (VmHWM) during extraction.",
+        "after importing torch, torchaudio and scikit-learn, then the peak (VmHWM) during extraction."),
         "",
-        "| train utterances | minutes | train frames | feature MB on disk | MB after imports | peak MB | "
-        "peak - imports MB | wall s |",
+        ("| train utterances | minutes | train frames | feature MB on disk | MB after imports | peak MB | "
+        "peak - imports MB | wall s |"),
         "|---|---|---|---|---|---|---|---|",
         *rows,
     ]
@@ -143,8 +135,8 @@ def main(argv=None) -> None:
     p.add_argument("--seed", type=int, default=0)
     args = p.parse_args(argv)
     command = "python tools/bench_audio.py " + " ".join(argv if argv is not None else sys.argv[1:])
-    lines = ["## Audio", "", f"`{command.strip()}` on {platform.processor() or platform.machine()}, "
-             f"{os.cpu_count()} cores, torch {torch.__version__}.", "", "### Bucketed vs random batching", ""]
+    lines = ["## Audio", "", (f"`{command.strip()}` on {platform.processor() or platform.machine()}, "
+             f"{os.cpu_count()} cores, torch {torch.__version__}."), "", "### Bucketed vs random batching", ""]
     memory = unit_memory(args)
     lines += batching(args)
     lines += ["", "### Unit extraction memory", ""]
