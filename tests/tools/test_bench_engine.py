@@ -62,16 +62,30 @@ def test_both_scenarios_write_rows_for_every_trainer(tool, tmp_path, capsys):
         ("variable", "Hugging Face Trainer, random batches"),
         ("variable", "Hugging Face Trainer, group_by_length"),
     ]
+    steps, batch_size = 2, 8  # TINY: 64 examples in batches of 8 are full batches on every side
     for row in rows:
-        assert row["examples_per_s"] > 0 and row["tokens_per_s"] > 0
+        (timed,) = row["rounds"]  # one round, so the row's medians are that round's numbers
+        assert {k: row[k] for k in ("examples_per_s", "tokens_per_s", "padded_tokens_per_s")} == {
+            k: timed[k] for k in ("examples_per_s", "tokens_per_s", "padded_tokens_per_s")
+        }
+        # Rates are what the window counted over the time it measured: 2 steps of 8 examples.
+        assert timed["seconds"] > 0
+        assert timed["examples_per_s"] * timed["seconds"] == pytest.approx(steps * batch_size)
         assert 0 < row["padding_efficiency"] <= 1
         # Real tokens are the padded positions times the share that holds a token.
-        assert row["tokens_per_s"] <= row["padded_tokens_per_s"] * (1 + 1e-9)
+        assert row["tokens_per_s"] == pytest.approx(row["padding_efficiency"] * row["padded_tokens_per_s"])
+    for scenario in ("fixed", "variable"):
+        sides = [r for r in rows if r["scenario"] == scenario]
+        baseline = next(r for r in sides if r["side"].startswith("Hugging Face"))
+        for r in sides:  # with one round the paired ratio is the ratio of the two reported throughputs
+            assert r["ratio"] == pytest.approx(r["tokens_per_s"] / baseline["tokens_per_s"])
     fixed = [r for r in rows if r["scenario"] == "fixed"]
     assert all(r["padding_efficiency"] == 1.0 for r in fixed)  # one length: nothing to pad
     assert fixed[1]["ratio"] == 1.0  # the Hugging Face row is its own baseline
     # Every timed step saw exactly batch-size examples of 16 tokens, so tokens/s is 16x examples/s.
-    assert fixed[0]["tokens_per_s"] == pytest.approx(16 * fixed[0]["examples_per_s"])
+    for row in fixed:
+        assert row["tokens_per_s"] == pytest.approx(16 * row["examples_per_s"])
+        assert row["tokens_per_s"] * row["rounds"][0]["seconds"] == pytest.approx(steps * batch_size * 16)
     variable = {r["side"]: r for r in rows if r["scenario"] == "variable"}
     # Length bucketing pads less than random batches of the same data.
     assert (
