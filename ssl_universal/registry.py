@@ -12,9 +12,9 @@ import contextlib
 import dataclasses
 import inspect
 import typing
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import dataclass
-from typing import Any, Callable
+from typing import Any
 
 from .errors import RegistryError
 from .schema import check_config, did_you_mean

@@ -11,7 +11,6 @@ import pytest
 from ssl_universal.metrics.similarity import linear_cka
 
 
-
 def test_identical_rotated_and_scaled_representations_give_one():
     rng = np.random.default_rng(0)
     x = rng.normal(size=(50, 8))

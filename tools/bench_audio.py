@@ -37,9 +37,8 @@ def conv_front_end() -> torch.nn.Module:
 
 
 def batching(args) -> list[str]:
-    from ssl_universal_plugins.speech.audio import audio_batch_plan
-
     from ssl_universal.data.batching import padding_efficiency
+    from ssl_universal_plugins.speech.audio import audio_batch_plan
 
     torch.manual_seed(0)
     lengths = speech_lengths(args.utterances, args.seed)

@@ -42,7 +42,7 @@ def main(argv: list[str] | None = None) -> int:
     for _ in range(args.repeats):
         for name, command in COMMANDS.items():
             times[name].append(wall_time(command))
-    print(f"| command | median s | fastest s | runs |\n|---|---:|---:|---:|")
+    print("| command | median s | fastest s | runs |\n|---|---:|---:|---:|")
     for name, values in times.items():
         print(f"| `{name}` | {statistics.median(values):.2f} | {min(values):.2f} | {len(values)} |")
     print(f"`--help` imports torch: {'yes' if help_imports_torch() else 'no'}")

@@ -10,8 +10,11 @@ work=$(mktemp -d "${TMPDIR:-/tmp}/ssl-universal-wheel.XXXXXX")
 trap 'rm -rf "$work"' EXIT
 start=$(date +%s)
 
-echo "check_wheel: building the wheel"
-"$python" -m pip wheel --no-deps -q -w "$work/dist" "$repo" 2>&1 | grep -v "^WARNING: Location" || true
+echo "check_wheel: building the wheel from a clean copy of the tree (no stale build/ folder)"
+mkdir "$work/src"
+(cd "$repo" && git ls-files -z --cached --others --exclude-standard | while IFS= read -r -d '' f; do
+    [ -e "$f" ] && printf '%s\0' "$f"; done | tar --null -T - -cf -) | tar -C "$work/src" -xf -
+"$python" -m pip wheel --no-deps -q -w "$work/dist" "$work/src" 2>&1 | grep -v "^WARNING: Location" || true
 wheel=$(ls "$work"/dist/ssl_universal-*.whl)
 
 echo "check_wheel: contents of $(basename "$wheel")"

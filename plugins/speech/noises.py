@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import lru_cache
+from functools import cache
 from pathlib import Path
 
 import numpy as np
@@ -82,7 +82,7 @@ TRAIN_COMPOSERS = ("bach",)
 TEST_COMPOSERS = ("palestrina", "josquin", "monteverdi")
 
 
-@lru_cache(maxsize=None)
+@cache
 def _short_scores(composer: str, max_bytes: int = 12_000) -> tuple[Path, ...]:
     """The composer's small score files (large ones take seconds to parse and add nothing to noise)."""
     from music21 import corpus  # optional dependency (the `data` extra)

@@ -32,8 +32,8 @@ class MfccFeatures:
 
     @torch.no_grad()
     def __call__(self, wave: torch.Tensor) -> np.ndarray:
-        from torchaudio.compliance import kaldi
         import torchaudio.functional as AF
+        from torchaudio.compliance import kaldi
 
         mfcc = kaldi.mfcc(wave[None], sample_frequency=self.sample_rate, use_energy=False)  # [frames, 13]
         mfcc = mfcc.T.contiguous()

@@ -7,6 +7,7 @@ import torch
 
 from ssl_universal.errors import ConfigError
 from ssl_universal.models.backbone import BackboneTokenizer, BackboneTokenizerConfig, resolve_backbone
+from ssl_universal.models.generic import TransferModelConfig, seq_classifier
 from ssl_universal.models.transfer import (
     SymbolMapping,
     apply_freeze_policy,
@@ -14,7 +15,6 @@ from ssl_universal.models.transfer import (
     candidate_token_ids,
     redraw_from_statistics,
 )
-from ssl_universal.models.generic import TransferModelConfig, seq_classifier
 from ssl_universal.tokenizer import Tokenizer
 
 SPECIAL_TOKENS = {"<pad>": "[PAD]", "<unk>": "[UNK]", "<cls>": "[CLS]", "<sep>": "[SEP]", "<mask>": "[MASK]"}

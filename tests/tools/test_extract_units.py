@@ -8,9 +8,9 @@ from pathlib import Path
 import numpy as np
 import pytest
 import soundfile as sf
-from ssl_universal_plugins.speech.commands import extract_units
 
 from ssl_universal.errors import ConfigError
+from ssl_universal_plugins.speech.commands import extract_units
 
 
 def run_units(argv: list[str]) -> dict:

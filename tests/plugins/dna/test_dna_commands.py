@@ -10,6 +10,7 @@ import sys
 from collections import Counter
 
 import pytest
+
 from ssl_universal_plugins.dna.commands import prepare_dna
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 
 import pytest
+
 from ssl_universal_plugins.music.commands import prepare_music
 
 

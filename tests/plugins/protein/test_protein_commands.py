@@ -6,6 +6,7 @@ import csv
 import json
 
 import pytest
+
 from ssl_universal_plugins.protein.commands import prepare_protein
 
 

@@ -8,6 +8,7 @@ from __future__ import annotations
 import json
 
 import pytest
+
 from ssl_universal_plugins.speech import table
 from ssl_universal_plugins.speech.commands import extract_units, make_speech_corpus
 

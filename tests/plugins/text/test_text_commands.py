@@ -3,10 +3,10 @@
 from __future__ import annotations
 
 import pytest
-from ssl_universal_plugins.text import prepare
-from ssl_universal_plugins.text.commands import prepare_text
 
 from ssl_universal.errors import DataError
+from ssl_universal_plugins.text import prepare
+from ssl_universal_plugins.text.commands import prepare_text
 
 
 def test_help_names_the_command(capsys):
