@@ -7,7 +7,7 @@ from pathlib import Path
 
 from ssl_universal.data.sequence_files import Record, read_records
 from ssl_universal.data.sequence_task import SequenceFilesConfig, SymbolSequenceTask
-from ssl_universal.errors import ConfigError
+from ssl_universal.schema import choice
 
 from . import synthetic
 
@@ -16,7 +16,7 @@ from . import synthetic
 class DnaClassificationConfig(SequenceFilesConfig):
     """A labelled DNA set: FASTA or TSV/CSV files under data_dir, or a generated set."""
 
-    dataset: str = "synthetic_splice"  # with data_dir null: synthetic_splice (EI/IE/N) | synthetic_histone (0/1)
+    dataset: str = choice("synthetic_splice", "synthetic_histone")  # with data_dir null: synthetic_splice (EI/IE/N) | synthetic_histone (0/1); real data: `ssl-universal prepare-dna`, then task.data_dir
     num_train: int = 600  # generated sets: training sequences
     num_eval: int = 150  # generated sets: valid and test sequences each
 
@@ -33,11 +33,6 @@ class DnaClassificationTask(SymbolSequenceTask):
         cfg = self.cfg
         if cfg.data_dir is not None:
             return read_records(cfg, Path(cfg.data_dir).expanduser(), split)
-        if cfg.dataset not in synthetic.GENERATORS:
-            raise ConfigError(
-                f"task.dataset {cfg.dataset!r} is not a generated DNA set; known: {', '.join(synthetic.GENERATORS)} "
-                "(real data: prepare it with `ssl-universal prepare-dna` and set task.data_dir)"
-            )
         size = cfg.num_train if split == "train" else cfg.num_eval
         offset = {"train": 0, "valid": 1, "test": 2}[split]
         return synthetic.GENERATORS[cfg.dataset](size, seed=cfg.data_seed * 3 + offset)

@@ -7,7 +7,7 @@ import json
 
 import pytest
 
-from ssl_universal.errors import DataError
+from ssl_universal.errors import ConfigError, DataError
 
 
 def test_splice_learns_above_chance(make_task, loop):
@@ -28,6 +28,11 @@ def test_histone_windows_vote_and_learn(make_task, loop):
     loop.train(task, model, steps=80, lr=2e-3)
     scores = loop.evaluate(task, model)
     assert scores["accuracy"] >= 60.0 and "window_accuracy" in scores
+
+
+def test_unknown_generated_set_is_a_config_error(make_task):
+    with pytest.raises(ConfigError, match=r"bad value for 'task.dataset': 'synthetic_splise' \(did you mean 'synthetic_splice'\?\)"):
+        make_task("dna_classification", dataset="synthetic_splise")
 
 
 def test_fasta_with_label_field_and_kmers(tmp_path, make_task):
