@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 import soundfile as sf
+
 from ssl_universal_plugins.speech.commands import make_speech_corpus
 from ssl_universal_plugins.speech.texts import intents
 
