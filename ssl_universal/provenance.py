@@ -21,10 +21,9 @@ def framework_checkout() -> Path | None:
     Read from the install's own record (PEP 610 ``direct_url.json``), so a framework installed from
     a wheel inside a user's project never reports the user's repository as its own.
     """
-    try:
-        text = importlib.metadata.distribution(DISTRIBUTION).read_text("direct_url.json")
-    except importlib.metadata.PackageNotFoundError:
-        return None
+    # Every record of the name: a source tree's own `*.egg-info` on sys.path can shadow the installed one.
+    texts = [d.read_text("direct_url.json") for d in importlib.metadata.distributions(name=DISTRIBUTION)]
+    text = next((t for t in texts if t), None)
     if not text:
         return None
     info = json.loads(text)

@@ -27,7 +27,7 @@ def test_training_lowers_loss_and_beats_chance(toy_config):
     for name in ("config.yaml", "run_info.json", "results.json", "best/model.safetensors", "checkpoints/latest"):
         assert (Path(cfg.run_dir) / name).exists(), name
     info = json.loads((Path(cfg.run_dir) / "run_info.json").read_text())
-    assert info["version"] and "git_commit" in info
+    assert info["version"] and "framework_commit" in info and "working_dir_commit" in info
     assert OmegaConf.load(Path(cfg.run_dir) / "config.yaml").trainer.max_steps == 60
 
 
@@ -75,8 +75,8 @@ def test_gradient_accumulation_matches_the_large_batch(toy_config, tmp_path, mon
 
 
 def test_early_stopping_stops_and_keeps_the_best(toy_config):
-    # lr 0 never improves after the first eval, so patience 2 stops after 3 evals.
-    cfg = toy_config("trainer.lr=0.0", "trainer.max_steps=100", "trainer.early_stopping_patience=2",
+    # lr 1e-12 (effectively 0) never improves after the first eval, so patience 2 stops after 3 evals.
+    cfg = toy_config("trainer.lr=1e-12", "trainer.max_steps=100", "trainer.early_stopping_patience=2",
                      "trainer.warmup_steps=0")
     results = train(cfg)
     assert results["stopped"] == "early_stopping"
