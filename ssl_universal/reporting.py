@@ -18,6 +18,7 @@ import numpy as np
 import yaml
 
 from .errors import ConfigError, DataError
+from .metrics.classification import PREDICTED_CLASSES
 
 RUN_MARKERS = ("results.json", "config.yaml", "metrics.jsonl", "run_info.json")  # any one makes a folder a run
 REPLICATE_NAMES = ("seed",)  # config keys (last dotted part) that only repeat a run
@@ -218,9 +219,10 @@ def build_report(
             raise DataError(f"{run.path / 'results.json'}: no {split!r} metrics ('{'test' if split == 'test' else 'best'}' "
                             f"is null); use --split valid or drop the run")
         per_run[run.path] = values
-    if not metrics:  # the watched metric first, loss last: the paper's column order
+    if not metrics:  # the watched metric first, loss last: the paper's column order; diagnostics aside
         watched = runs[0].results.get("best_metric")
-        metrics = sorted(_common_metrics(per_run), key=lambda m: (m != watched, m == "loss"))
+        metrics = sorted((m for m in _common_metrics(per_run) if m != PREDICTED_CLASSES),
+                         key=lambda m: (m != watched, m == "loss"))
     metrics = list(metrics)
     for run in runs:
         missing = [m for m in metrics if m not in per_run[run.path]]
@@ -233,6 +235,12 @@ def build_report(
     table = [Row(values=key, runs=members,
                  stats={m: mean_std([per_run[r.path][m] for r in members]) for m in metrics})
              for key, members in groups.items()]
+    for row in table:
+        classes = [per_run[r.path].get(PREDICTED_CLASSES) for r in row.runs]
+        if all(c is not None and c <= 1 for c in classes):
+            label = ", ".join(f"{k}={v}" for k, v in zip(row_keys, row.values)) or "all runs"
+            notes.append(f"row {label}: every run ({len(classes)}) predicts a single class on {split}; the model "
+                         "collapsed (often onto the majority class), so its scores say nothing about transfer")
     out_dir = Path(out) if out else Path(os.path.commonpath([str(Path(p).resolve()) for p in paths]))
     return Report(table, row_keys, metrics, split, skipped, notes, out_dir)
 

@@ -143,3 +143,18 @@ def test_find_runs_does_not_descend_into_runs(sweep):
 
 def test_flatten():
     assert flatten({"a": {"b": 1, "c": [1, 2]}, "d": None}) == {"a.b": 1, "a.c": (1, 2), "d": None}
+
+
+def test_a_row_whose_runs_all_predict_one_class_is_flagged(tmp_path):
+    root = tmp_path / "collapsed"
+    for index, (assignment, seed, classes) in enumerate([("random", 0, 3.0), ("random", 1, 1.0),
+                                                         ("scratch", 0, 1.0), ("scratch", 1, 1.0)]):
+        folder = root / f"{index:03d}"
+        make_run(folder, assignment, seed, 50.0)
+        results = json.loads((folder / "results.json").read_text())
+        results["test"]["predicted_classes"] = classes
+        (folder / "results.json").write_text(json.dumps(results))
+    report = build_report([root])
+    flagged = [n for n in report.notes if "predicts a single class" in n]
+    assert len(flagged) == 1 and "model.assignment=scratch" in flagged[0]  # one collapsed seed of random is no row
+    assert "predicted_classes" not in report.metrics  # a diagnostic, not a column

@@ -15,7 +15,7 @@ from dataclasses import dataclass
 import torch
 
 from ..errors import DataError
-from ..metrics import accuracy, macro_f1, mse, spearman
+from ..metrics import PREDICTED_CLASSES, accuracy, macro_f1, mse, spearman
 from ..schema import bounded, choice
 from ..task import Task, TaskConfig
 from .collate import pad_sequences
@@ -202,7 +202,8 @@ def score_groups(
         mass = probabilities[rows].sum(0)
         votes.append(int(torch.where(tied, mass, torch.full_like(mass, -1.0)).argmax()))
         golds.append(int(labels[rows[0]]))
-    scores = {"accuracy": accuracy(golds, votes), "macro_f1": macro_f1(golds, votes, labels=list(range(num_labels)))}
+    scores = {"accuracy": accuracy(golds, votes), "macro_f1": macro_f1(golds, votes, labels=list(range(num_labels))),
+              PREDICTED_CLASSES: float(len(set(votes)))}
     if always_score_parts or len(groups) > len(order):
         scores[part_metric] = accuracy(labels.tolist(), predictions.tolist())
     return scores

@@ -6,7 +6,7 @@ returned in percent, 0–100, as the papers print them; Spearman ρ is the raw c
 jiwer, sacrebleu) are imported on first use, so importing this package stays fast.
 """
 
-from .classification import accuracy, accuracy_at_k, macro_f1, micro_f1, mse, multiple_choice_accuracy, spearman
+from .classification import PREDICTED_CLASSES, accuracy, accuracy_at_k, macro_f1, micro_f1, mse, multiple_choice_accuracy, spearman
 from .intervals import check_interval, interval_pair_scores, interval_scores, mean_interval_scores
 from .speech import cer, wer
 from .squad import (
@@ -25,6 +25,7 @@ from .units import FRAME_SECONDS, merge_repeated_units, unit_boundaries, units_t
 
 __all__ = [
     "FRAME_SECONDS",
+    "PREDICTED_CLASSES",
     "accuracy",
     "accuracy_at_k",
     "answer_tokens",

@@ -8,6 +8,10 @@ from typing import Any
 import numpy as np
 
 
+# Distinct classes a classifier predicted on a split: 1 means it collapsed onto one class (often
+# the majority), which `ssl-universal report` flags; a diagnostic, not a score.
+PREDICTED_CLASSES = "predicted_classes"
+
 def _check_pairs(golds: Sequence, predictions: Sequence, name: str) -> None:
     # Every metric here compares position by position; a length mismatch is always a caller bug.
     if len(golds) != len(predictions):

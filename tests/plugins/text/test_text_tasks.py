@@ -52,7 +52,7 @@ def test_classification_learns_above_chance(tmp_path, make_task, loop):
     after = loop.evaluate(task, model)
     assert losses[-1] < losses[0]
     assert after["accuracy"] >= 85.0 and after["accuracy"] > before["accuracy"] + 20
-    assert set(after) == {"accuracy", "macro_f1"}
+    assert set(after) == {"accuracy", "macro_f1", "predicted_classes"} and after["predicted_classes"] == 2
 
 
 def test_classification_unknown_label_names_file_and_line(tmp_path, make_task):
