@@ -40,3 +40,20 @@ def test_a_command_error_is_one_clean_line(capsys, tmp_path):
     assert main(["eval", str(tmp_path)]) == 2
     err = capsys.readouterr().err
     assert err.startswith("ssl-universal eval: error:") and "has no config.yaml" in err and "Traceback" not in err
+
+
+def _all_verbs() -> list[str]:
+    return [*CORE_COMMANDS, *plugin_commands()]
+
+
+def test_every_verb_has_help_with_its_own_name(capsys):
+    import pytest
+
+    for verb in _all_verbs():
+        with pytest.raises(SystemExit) as exit_info:
+            main([verb, "--help"])
+        assert exit_info.value.code == 0, verb
+        out = capsys.readouterr().out
+        assert f"usage: ssl-universal {verb}" in out, verb
+        if verb in plugin_commands():  # a plugin verb's help shows a worked example
+            assert f"ssl-universal {verb} " in out.split("usage:", 1)[1].split("\n", 1)[1], verb

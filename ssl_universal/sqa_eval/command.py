@@ -16,7 +16,7 @@ from .scoring import SpanResolver, evaluate
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
-        prog="eval-sqa",
+        prog="ssl-universal eval-sqa",
         description="Score spoken (or written) QA predictions: SQuAD v1.1 EM/F1 for answer texts, "
         "FF1/AOS for answer time spans. Prints one JSON object on stdout.",
     )

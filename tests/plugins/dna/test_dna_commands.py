@@ -9,17 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 
-import pytest
-
 from ssl_universal_plugins.dna.commands import prepare_dna
-
-
-def test_help_names_the_command(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        prepare_dna(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert "usage: ssl-universal prepare-dna" in out and "ssl-universal prepare-dna splice" in out
 
 
 def write_splice_data(path, per_class: int = 10, seed: int = 0) -> None:

@@ -4,17 +4,7 @@ from __future__ import annotations
 
 import csv
 
-import pytest
-
 from ssl_universal_plugins.music.commands import prepare_music
-
-
-def test_help_names_the_command_and_its_sources(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        prepare_music(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert "usage: ssl-universal prepare-music" in out and "ssl-universal prepare-music maestro" in out
 
 
 def test_maestro_folder_becomes_composer_folders(tmp_path, capsys):

@@ -5,17 +5,7 @@ from __future__ import annotations
 import csv
 import json
 
-import pytest
-
 from ssl_universal_plugins.protein.commands import prepare_protein
-
-
-def test_help_names_the_command_and_its_sources(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        prepare_protein(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert "usage: ssl-universal prepare-protein" in out and "ssl-universal prepare-protein tape stability" in out
 
 
 def test_tape_json_becomes_split_tables(tmp_path, capsys):

@@ -10,17 +10,6 @@ import json
 import pytest
 
 from ssl_universal_plugins.speech import table
-from ssl_universal_plugins.speech.commands import extract_units, make_speech_corpus
-
-
-@pytest.mark.parametrize(("command", "verb"), [(make_speech_corpus, "make-speech-corpus"),
-                                               (extract_units, "extract-units"), (table.main, "speech-table")])
-def test_help_names_the_command(capsys, command, verb):
-    with pytest.raises(SystemExit) as exit_info:
-        command(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert f"usage: ssl-universal {verb}" in out and f"ssl-universal {verb} --" in out  # usage and an example
 
 
 def test_unknown_table_column_is_refused(capsys):

@@ -9,14 +9,6 @@ from ssl_universal_plugins.text import prepare
 from ssl_universal_plugins.text.commands import prepare_text
 
 
-def test_help_names_the_command(capsys):
-    with pytest.raises(SystemExit) as exit_info:
-        prepare_text(["--help"])
-    assert exit_info.value.code == 0
-    out = capsys.readouterr().out
-    assert "usage: ssl-universal prepare-text" in out and "ssl-universal prepare-text --out data/text" in out
-
-
 def test_classification_set_from_a_fortunes_folder(tmp_path, capsys):
     fortunes = tmp_path / "fortunes"
     fortunes.mkdir()
