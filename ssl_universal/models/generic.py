@@ -9,14 +9,21 @@ from typing import Any
 import torch.nn.functional as F
 from torch import nn
 
+from ..errors import ConfigError
 from ..registry import register_model
 from .backbone import quiet_transformers
 from .heads import SequenceHead, SpanHead, TokenHead, span_loss, token_cross_entropy
 from .transfer_model import TransferModel, TransferModelConfig
+from .vector_input import PositionsHead
 
 
 class SequenceClassifier(TransferModel):
-    """Pooled encoder output → class scores (cross-entropy) or one score (MSE regression)."""
+    """Pooled encoder output → class scores (cross-entropy) or one score (MSE regression).
+
+    Reads symbol ids or, when the task sets ``input_size``, real-valued vectors (:mod:`.vector_input`).
+    A task with ``predictions_per_example`` P > 1 gets logits [B, P, classes] from its last
+    ``read_positions`` positions and labels [B, P] (e.g. one per bit).
+    """
 
     head_kind = "sequence"
 
@@ -24,18 +31,27 @@ class SequenceClassifier(TransferModel):
         super().__init__(cfg, task)
         self.hf = self._backbone.model
         self.num_labels = int(task.num_labels)
-        self.head = SequenceHead(self.hf.config.hidden_size, self.num_labels, self.dropout_p, cfg.pooling)
+        self.predictions = int(getattr(task, "predictions_per_example", 1) or 1)
+        read_positions = int(getattr(task, "read_positions", 1) or 1)
+        hidden = self.hf.config.hidden_size
+        if self.predictions > 1 or read_positions > 1:
+            if cfg.pooling != "last":
+                raise ConfigError(f"task {type(task).__name__} reads {self.predictions} predictions from its last "
+                                  f"{read_positions} positions; set model.pooling=last (got {cfg.pooling!r})")
+            self.head = PositionsHead(hidden, read_positions, self.predictions, self.num_labels, self.dropout_p)
+        else:
+            self.head = SequenceHead(hidden, self.num_labels, self.dropout_p, cfg.pooling)
         self._finish()
 
-    def forward(self, input_ids, attention_mask=None, token_type_ids=None, labels=None, **_: Any) -> dict:
-        hidden, mask = self.hidden_states(input_ids, attention_mask, token_type_ids)
+    def forward(self, input_ids=None, attention_mask=None, token_type_ids=None, labels=None, inputs=None, **_: Any) -> dict:
+        hidden, mask = self.hidden_states(input_ids, attention_mask, token_type_ids, inputs=inputs)
         logits = self.head(hidden, mask)
         outputs = {"logits": logits}
         if labels is not None:
             if self.num_labels == 1:
                 outputs["loss"] = F.mse_loss(logits.squeeze(-1).float(), labels.float())
             else:
-                outputs["loss"] = F.cross_entropy(logits.float(), labels.long())
+                outputs["loss"] = F.cross_entropy(logits.reshape(-1, self.num_labels).float(), labels.reshape(-1).long())
         return outputs
 
 
@@ -133,7 +149,7 @@ class MaskedLM(TransferModel):
 
 @register_model("seq_classifier")
 def seq_classifier(cfg: TransferModelConfig, task: Any) -> SequenceClassifier:
-    """Sequence classification (num_labels > 1, cross-entropy) or regression (num_labels == 1, MSE) on a transferred backbone."""
+    """Sequence classification (num_labels > 1, cross-entropy) or regression (num_labels == 1, MSE) on a transferred backbone; symbols or vectors."""
     return SequenceClassifier(cfg, task)
 
 

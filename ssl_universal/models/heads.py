@@ -6,15 +6,19 @@ import torch
 import torch.nn.functional as F
 from torch import nn
 
-POOLINGS = ("cls", "mean")
+POOLINGS = ("cls", "mean", "last")
 IGNORE_INDEX = -100  # label value that a loss skips (padding, sub-word continuations, unmasked positions)
 MASKED_LOGIT = -1.0e4  # logit of a position that may not be chosen; finite so fp16 stays finite
 
 
 def pool(hidden: torch.Tensor, attention_mask: torch.Tensor, pooling: str) -> torch.Tensor:
-    """One vector per sequence: the first position (``cls``) or the mean over non-padding positions."""
+    """One vector per sequence: the first position (``cls``), the mean over non-padding positions, or the
+    last non-padding position (``last``, right padding; what a causal model such as GPT-2 must read)."""
     if pooling == "cls":
         return hidden[:, 0]
+    if pooling == "last":
+        last = attention_mask.long().sum(1).clamp_min(1) - 1
+        return hidden[torch.arange(hidden.shape[0], device=hidden.device), last]
     if pooling == "mean":
         weights = attention_mask.to(hidden.dtype).unsqueeze(-1)
         return (hidden * weights).sum(1) / weights.sum(1).clamp_min(1.0)

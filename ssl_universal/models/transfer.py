@@ -242,26 +242,40 @@ def apply_assignment(model: nn.Module, mapping: SymbolMapping, *, pad_id: int, s
         model.tie_weights()
 
 
+def position_embeddings(model: nn.Module) -> tuple[nn.Module, str] | None:
+    """(owner, attribute) of the learned absolute position table: BERT's ``embeddings.position_embeddings``
+    or GPT-2's ``wpe``; None when the backbone has none of these."""
+    base = model.base_model
+    embeddings = getattr(base, "embeddings", None)
+    if isinstance(getattr(embeddings, "position_embeddings", None), nn.Embedding):
+        return embeddings, "position_embeddings"
+    if isinstance(getattr(base, "wpe", None), nn.Embedding):
+        return base, "wpe"
+    return None
+
+
 def resize_positions(model: nn.Module, max_positions: int, *, seed: int) -> None:
-    """Keep the first ``max_positions`` position embeddings, drawing any extra rows fresh (BERT layout)."""
-    embeddings = getattr(model.base_model, "embeddings", None)
-    old = getattr(embeddings, "position_embeddings", None)
-    if not isinstance(old, nn.Embedding) or getattr(old, "padding_idx", None) is not None:
+    """Keep the first ``max_positions`` position embeddings, drawing any extra rows fresh (BERT and GPT-2 layouts)."""
+    found = position_embeddings(model)
+    old = getattr(found[0], found[1]) if found else None
+    if old is None or getattr(old, "padding_idx", None) is not None:
         raise ConfigError(f"model.max_positions: cannot resize positions of a {type(model.base_model).__name__}")
     if max_positions == old.num_embeddings:
         return
+    owner, attribute = found
     new = nn.Embedding(max_positions, old.embedding_dim).to(device=old.weight.device, dtype=old.weight.dtype)
     generator = torch.Generator().manual_seed(seed + 1)
     with torch.no_grad():
         new.weight.copy_(torch.empty(new.weight.shape).normal_(0.0, init_std(model.config), generator=generator))
         n = min(max_positions, old.num_embeddings)
         new.weight[:n] = old.weight[:n]
-    embeddings.position_embeddings = new
+    setattr(owner, attribute, new)
     device = old.weight.device
-    if hasattr(embeddings, "position_ids"):
-        embeddings.position_ids = torch.arange(max_positions, device=device).expand((1, -1))
-    if hasattr(embeddings, "token_type_ids"):
-        embeddings.token_type_ids = torch.zeros((1, max_positions), dtype=torch.long, device=device)
+    if attribute == "position_embeddings":
+        if hasattr(owner, "position_ids"):
+            owner.position_ids = torch.arange(max_positions, device=device).expand((1, -1))
+        if hasattr(owner, "token_type_ids"):
+            owner.token_type_ids = torch.zeros((1, max_positions), dtype=torch.long, device=device)
     model.config.max_position_embeddings = max_positions
 
 
@@ -293,13 +307,21 @@ def transformer_blocks(encoder: nn.Module) -> nn.ModuleList:
     return lists[0]
 
 
+def is_normalization(module: nn.Module) -> bool:
+    """A LayerNorm-like module (``nn.LayerNorm``, ``T5LayerNorm``, ``LlamaRMSNorm`` ...), which FPT trains."""
+    return isinstance(module, (nn.LayerNorm, nn.GroupNorm, nn.modules.batchnorm._BatchNorm)) or "norm" in type(module).__name__.lower()
+
+
 def apply_freeze_policy(model: nn.Module, encoder: nn.Module, policy: str) -> list[str]:
     """Freeze parameters of ``model`` by ``policy``; returns the frozen parameter names.
 
-    ``fpt`` (frozen pretrained transformer) freezes the weights and biases of every linear layer
-    inside the transformer blocks: the self-attention query/key/value/output projections and the
-    feed-forward layers. Input and position (and token-type) embeddings, every LayerNorm and the
-    task head stay trainable.
+    ``fpt`` (frozen pretrained transformer) freezes every parameter inside the transformer blocks
+    except those of normalisation layers: the self-attention query/key/value/output projections and
+    the feed-forward layers, whether they are ``nn.Linear`` (BERT: ``attention.self.query``,
+    ``intermediate.dense``, ...) or ``Conv1D`` (GPT-2: ``attn.c_attn``, ``attn.c_proj``, ``mlp.c_fc``,
+    ``mlp.c_proj``). Input and position (and token-type) embeddings, every LayerNorm (BERT's
+    ``LayerNorm``, GPT-2's ``ln_1``/``ln_2``/``ln_f``) and the task head stay trainable, as in
+    kzl/universal-computation's ``fpt.py``.
     """
     if policy not in FREEZE_POLICIES:  # configs are checked when they load; this guards direct callers
         raise ValueError(f"unknown freeze policy {policy!r}; expected one of {', '.join(FREEZE_POLICIES)}")
@@ -307,8 +329,9 @@ def apply_freeze_policy(model: nn.Module, encoder: nn.Module, policy: str) -> li
         return []
     frozen_ids = set()
     for module in transformer_blocks(encoder).modules():
-        if isinstance(module, nn.Linear):
-            for param in module.parameters():
-                param.requires_grad_(False)
-                frozen_ids.add(id(param))
+        if is_normalization(module):
+            continue
+        for param in module.parameters(recurse=False):
+            param.requires_grad_(False)
+            frozen_ids.add(id(param))
     return [name for name, p in model.named_parameters() if id(p) in frozen_ids]

@@ -26,8 +26,10 @@ from .transfer import (
     apply_freeze_policy,
     assign_symbols,
     redraw_from_statistics,
+    init_std,
     resize_positions,
 )
+from .vector_input import INPUT_LAYER_FILE, VECTOR_ASSIGNMENTS, VectorInput, retire_token_embeddings, vector_input_size
 
 log = logging.getLogger(__name__)
 
@@ -45,7 +47,8 @@ class TransferModelConfig:
     init: str = choice(*INITS)  # pretrained | statistics_only (every tensor re-drawn from its own mean and std)
     token_counts: str | None = None  # text-token frequency table for *_frequent; None = the packaged one of the backbone
     assignment_seed: int | None = None  # seed of the random assignment / new rows; None = the run seed (torch.initial_seed())
-    pooling: str = choice(*POOLINGS)  # seq_classifier: cls (first position) | mean (over non-padding positions)
+    pooling: str = choice(*POOLINGS)  # seq_classifier: cls (first position; vector input: a trained start vector) | mean (over non-padding positions) | last (last non-padding position, as FPT reads GPT-2)
+    input_gain: float = bounded(1.41, gt=0)  # vector input (patches, bits): orthogonal-init gain of the new linear input layer (FPT's orth_gain)
     dropout: float | None = bounded(None, ge=0, lt=1)  # dropout of backbone and head; None = the backbone's hidden_dropout_prob
     max_positions: int | None = bounded(None, ge=1)  # position embeddings to keep or grow to; None = the backbone's own
     num_layers: int | None = bounded(None, ge=1)  # scratch: layers; pretrained: keep only the first N layers
@@ -75,15 +78,24 @@ class TransferModelConfig:
                                  f"{follows!r} and model.backbone={self.backbone!r}; drop tokenizer.backbone (it follows the model)")
 
 
-def build_backbone(cfg: TransferModelConfig, task: Any, *, with_mlm_head: bool = False) -> tuple[Backbone, SymbolMapping, int]:
-    """Resolve the backbone and fit it to the task alphabet: init, assignment, positions.
+def build_backbone(cfg: TransferModelConfig, task: Any, *, with_mlm_head: bool = False) -> tuple[Backbone, SymbolMapping | None, int]:
+    """Resolve the backbone and fit it to the task's input: init, assignment (or a vector input), positions.
 
-    Returns the backbone (its ``model`` already changed), the symbol mapping and the seed used.
+    Returns the backbone (its ``model`` already changed), the symbol mapping (None for vector input,
+    see :mod:`.vector_input`) and the seed used.
     """
     check_config(cfg, "model.")  # loaded configs are checked already; this covers configs built in code
+    vectors = vector_input_size(task) is not None
     tokenizer = getattr(task, "tokenizer", None)
-    if tokenizer is None:
-        raise ConfigError(f"task {type(task).__name__} has no tokenizer; the transfer models need one to size the input layer")
+    if vectors and cfg.assignment not in VECTOR_ASSIGNMENTS:
+        raise ConfigError(
+            f"task {type(task).__name__} gives real-valued vectors (input_size={task.input_size}), which enter through a "
+            f"new linear input layer; model.assignment={cfg.assignment!r} maps symbols. Use model.assignment=reinit "
+            "(pre-trained body) or scratch (everything random)"
+        )
+    if tokenizer is None and not vectors:
+        raise ConfigError(f"task {type(task).__name__} has no tokenizer; the transfer models need one to size the input "
+                          "layer (or the task sets input_size for real-valued vectors)")
     seed = cfg.assignment_seed if cfg.assignment_seed is not None else torch.initial_seed()
     scratch = cfg.assignment == "scratch"
     overrides = {
@@ -106,26 +118,39 @@ def build_backbone(cfg: TransferModelConfig, task: Any, *, with_mlm_head: bool =
         )
     if cfg.init == "statistics_only":
         redraw_from_statistics(backbone.model, seed=seed)
-    counts = task.symbol_counts("train") if cfg.assignment in ("most_frequent", "least_frequent") else None
-    mapping = assign_symbols(
-        cfg.assignment,
-        tokenizer,
-        backbone.tokenizer,
-        backbone_name=backbone.name,
-        symbol_counts=counts,
-        token_counts=cfg.token_counts,
-        seed=seed,
-    )
-    apply_assignment(backbone.model, mapping, pad_id=tokenizer.pad_id, seed=seed)
+    mapping = None
+    if vectors:
+        backbone.notes.append(f"unused token table: {retire_token_embeddings(backbone.model)}")
+    else:
+        counts = task.symbol_counts("train") if cfg.assignment in ("most_frequent", "least_frequent") else None
+        mapping = assign_symbols(
+            cfg.assignment,
+            tokenizer,
+            backbone.tokenizer,
+            backbone_name=backbone.name,
+            symbol_counts=counts,
+            token_counts=cfg.token_counts,
+            seed=seed,
+        )
+        apply_assignment(backbone.model, mapping, pad_id=tokenizer.pad_id, seed=seed)
     if cfg.max_positions is not None and not scratch:
         resize_positions(backbone.model, cfg.max_positions, seed=seed)
     positions = getattr(backbone.model.config, "max_position_embeddings", None)
-    max_length = getattr(getattr(task, "cfg", None), "max_length", None)
-    if positions is not None and max_length is not None and max_length > positions:
-        raise ConfigError(
-            f"task.max_length={max_length} exceeds the {positions} positions of backbone '{backbone.name}'; "
-            f"lower task.max_length or set model.max_positions={max_length} (extra positions start random)"
-        )
+    if vectors:
+        needed = int(getattr(task, "sequence_length", 0) or 0) + (1 if cfg.pooling == "cls" else 0)
+        if positions is not None and needed > positions:
+            raise ConfigError(
+                f"task {type(task).__name__} has {needed} positions per example (with the start vector of pooling=cls) but "
+                f"backbone '{backbone.name}' has {positions}; set model.max_positions={needed} (extra positions start random) "
+                "or use larger patches"
+            )
+    else:
+        max_length = getattr(getattr(task, "cfg", None), "max_length", None)
+        if positions is not None and max_length is not None and max_length > positions:
+            raise ConfigError(
+                f"task.max_length={max_length} exceeds the {positions} positions of backbone '{backbone.name}'; "
+                f"lower task.max_length or set model.max_positions={max_length} (extra positions start random)"
+            )
     base = backbone.model.base_model
     if getattr(base, "pooler", None) is not None:
         base.pooler = None  # unused by our heads; an unused trainable tensor breaks DDP
@@ -143,10 +168,20 @@ class TransferModel(nn.Module):
         backbone, self.mapping, self.seed = build_backbone(cfg, task, with_mlm_head=with_mlm_head)
         self.backbone_name = backbone.name
         self.hf_tokenizer = backbone.tokenizer if cfg.assignment == "none" else None
-        self.pad_id = task.tokenizer.pad_id
-        self.dropout_p = cfg.dropout if cfg.dropout is not None else float(getattr(backbone.model.config, "hidden_dropout_prob", 0.1))
+        tokenizer = getattr(task, "tokenizer", None)
+        self.pad_id = tokenizer.pad_id if tokenizer is not None else 0
+        config = backbone.model.config
+        self.dropout_p = cfg.dropout if cfg.dropout is not None else float(getattr(config, "hidden_dropout_prob", getattr(config, "resid_pdrop", 0.1)))
         self._backbone = backbone
         self.frozen_parameters: list[str] = []
+        self.unused_parameters: list[str] = []  # frozen because nothing reads them (the token table under vector input)
+        self.vector_input: VectorInput | None = None
+        size = vector_input_size(task)
+        if size is not None:
+            generator = torch.Generator().manual_seed(self.seed + 3)
+            self.vector_input = VectorInput(size, config.hidden_size, gain=cfg.input_gain, dropout=self.dropout_p,
+                                            start_vector=cfg.pooling == "cls", std=init_std(config), generator=generator)
+            self.unused_parameters = [f"hf.{n}" for n, p in backbone.model.named_parameters() if not p.requires_grad]
 
     def _finish(self) -> None:
         """After the head exists: freeze by policy (the head always trains)."""
@@ -157,7 +192,16 @@ class TransferModel(nn.Module):
     def encoder(self) -> nn.Module:
         return self.hf.base_model
 
-    def hidden_states(self, input_ids, attention_mask=None, token_type_ids=None) -> tuple[torch.Tensor, torch.Tensor]:
+    def hidden_states(self, input_ids=None, attention_mask=None, token_type_ids=None, inputs=None) -> tuple[torch.Tensor, torch.Tensor]:
+        """Last hidden states and their mask, from symbol ids or (vector input) real-valued ``inputs`` [B, T, d]."""
+        if self.vector_input is not None:
+            if inputs is None:
+                raise ConfigError("this model reads real-valued vectors: its batches need 'inputs' [batch, positions, size]")
+            embeds, attention_mask = self.vector_input(inputs, attention_mask)
+            out = self.encoder(inputs_embeds=embeds, attention_mask=attention_mask)
+            return out.last_hidden_state, attention_mask
+        if input_ids is None:
+            raise ConfigError("this model reads symbol ids: its batches need 'input_ids' (or the task sets input_size for vectors)")
         if attention_mask is None:
             attention_mask = (input_ids != self.pad_id).long()
         extra = {"token_type_ids": token_type_ids} if token_type_ids is not None else {}
@@ -178,12 +222,19 @@ class TransferModel(nn.Module):
         prefix = self.encoder.base_model_prefix
         state = {f"{prefix}.{k}": v for k, v in self.encoder.state_dict().items()}
         state.update({f"head.{k}": v for k, v in self.head.state_dict().items()})
+        if self.vector_input is not None:
+            state.update({f"vector_input.{k}": v for k, v in self.vector_input.state_dict().items()})
         save_file({k: v.detach().contiguous().cpu() for k, v in state.items()}, str(directory / "model.safetensors"), metadata={"format": "pt"})
         with quiet_transformers():
             self.export_config().save_pretrained(str(directory))
         self._save_extras(directory)
 
     def _save_extras(self, directory: Path) -> None:
+        if self.vector_input is not None:
+            layer = {"kind": "linear", "input_size": self.vector_input.input_size, "gain": self.cfg.input_gain,
+                     "start_vector": self.vector_input.start is not None, "weights_prefix": "vector_input."}
+            (directory / INPUT_LAYER_FILE).write_text(json.dumps(layer, indent=1))
+            return
         self.mapping.save(directory)
         if self.hf_tokenizer is not None:
             with quiet_transformers():
