@@ -13,6 +13,7 @@ from collections import Counter
 from pathlib import Path
 
 from ssl_universal.data.splits import stratified_split, write_split_tables
+from ssl_universal.data.text_files import read_text
 from ssl_universal.errors import ConfigError, DataError
 
 AMBIGUOUS_POLICIES = ("keep", "drop")
@@ -38,7 +39,7 @@ def read_uci_splice(path: Path, ambiguous: str = "keep") -> tuple[list[tuple[str
     ambiguous bases). ``ambiguous=drop`` sets sequences with a non-ACGT base aside; either way they are counted."""
     _check_policy(ambiguous)
     rows, report = [], Counter()
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
         fields = [f.strip() for f in line.split(",")]
@@ -81,7 +82,7 @@ def read_histone(path: Path, ambiguous: str = "keep") -> tuple[list[tuple[str, s
                 return
         rows.append((sequence, label))
 
-    for number, raw in enumerate(path.read_text().splitlines(), 1):
+    for number, raw in enumerate(read_text(path).splitlines(), 1):
         line = raw.strip()
         if not line:
             continue

@@ -13,6 +13,7 @@ from pathlib import Path
 
 from ssl_universal.data.cache import cache_root
 from ssl_universal.data.splits import stratified_split, write_split_tables
+from ssl_universal.data.text_files import read_text
 from ssl_universal.errors import ConfigError, DataError
 
 # modlamp.datasets loader of each installed peptide set: (function, what the classes are).
@@ -86,7 +87,7 @@ def prepare_tape(task: str, tape_dir: Path, out_dir: Path) -> Path:
         if path is None:
             raise DataError(f"no {task}_{split}.json in {tape_dir} or {tape_dir / task}; download TAPE's JSON files first")
         try:
-            records = json.loads(path.read_text())
+            records = json.loads(read_text(path))
         except json.JSONDecodeError as error:
             raise DataError(f"{path}: not JSON ({error}); TAPE's LMDB files must be exported to JSON first") from None
         rows = []
@@ -109,7 +110,7 @@ def prepare_deeploc(fasta: Path, out_dir: Path, seed: int = 0, valid_share: floa
     if not fasta.is_file():
         raise DataError(f"{fasta}: no such file")
     records = read_fasta(fasta, label_field="location", labels=_deeploc_labels(fasta))
-    test_ids = {line[1:].split()[0] for line in fasta.read_text().splitlines() if line.startswith(">") and line.rstrip().endswith(" test")}
+    test_ids = {line[1:].split()[0] for line in read_text(fasta).splitlines() if line.startswith(">") and line.rstrip().endswith(" test")}
     train_rows, test_rows = [], []
     for record in records:
         (test_rows if record.ident in test_ids else train_rows).append((record.sequence, record.label))
@@ -120,7 +121,7 @@ def prepare_deeploc(fasta: Path, out_dir: Path, seed: int = 0, valid_share: floa
 
 def _deeploc_labels(fasta: Path) -> dict[str, str]:
     labels = {}
-    for number, line in enumerate(fasta.read_text().splitlines(), 1):
+    for number, line in enumerate(read_text(fasta).splitlines(), 1):
         if line.startswith(">"):
             parts = line[1:].split()
             if len(parts) < 2 or "-" not in parts[1]:

@@ -8,6 +8,7 @@ they both need lives here. The task base that turns records into examples is
 from __future__ import annotations
 
 import csv
+import io
 import random
 from collections import defaultdict
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import TYPE_CHECKING
 
 from ..errors import DataError
 from .splits import split_file
+from .text_files import read_text
 
 if TYPE_CHECKING:
     from .sequence_task import SequenceFilesConfig
@@ -35,17 +37,23 @@ class Record:
 
 
 def read_labels_file(path: Path) -> dict[str, str]:
-    """``id<TAB>label`` lines (a header line ``id<TAB>label`` is skipped) as a dict."""
+    """``id<TAB>label`` lines (a header line ``id<TAB>label`` is skipped) as a dict; exactly two fields per line."""
     labels: dict[str, str] = {}
-    for number, line in enumerate(path.read_text().splitlines(), 1):
+    for number, line in enumerate(read_text(path).splitlines(), 1):
         if not line.strip():
             continue
-        fields = line.rstrip("\n").split("\t")
-        if len(fields) < 2:
-            raise DataError(f"{path}, line {number}: expected 'id<TAB>label', found {line!r}")
-        if number == 1 and fields[0].lower() == "id":
+        fields = line.split("\t")
+        if len(fields) != 2:
+            raise DataError(
+                f"{path}, line {number}: expected 2 tab-separated fields 'id<TAB>label', found {len(fields)}: {line[:80]!r}; "
+                "remove the extra columns (or the stray tab)"
+            )
+        if number == 1 and fields[0].strip().lower() == "id":
             continue
-        labels[fields[0].strip()] = fields[1].strip()
+        ident, label = fields[0].strip(), fields[1].strip()
+        if not ident or not label:
+            raise DataError(f"{path}, line {number}: empty {'id' if not ident else 'label'} in {line[:80]!r}; every line needs both")
+        labels[ident] = label
     return labels
 
 
@@ -90,18 +98,17 @@ def read_fasta(path: Path, label_field: str = "label", labels: dict[str, str] | 
             )
         records.append(Record(sequence, label, where, ident))
 
-    with open(path, encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, 1):
-            line = raw.strip()
-            if not line or line.startswith(";"):
-                continue
-            if line.startswith(">"):
-                close()
-                header, start, chunks = line[1:].strip(), number, []
-            elif header is None:
-                raise DataError(f"{path}, line {number}: sequence text before the first '>' header; is this a FASTA file?")
-            else:
-                chunks.append("".join(line.split()))
+    for number, raw in enumerate(io.StringIO(read_text(path)), 1):
+        line = raw.strip()
+        if not line or line.startswith(";"):
+            continue
+        if line.startswith(">"):
+            close()
+            header, start, chunks = line[1:].strip(), number, []
+        elif header is None:
+            raise DataError(f"{path}, line {number}: sequence text before the first '>' header; is this a FASTA file?")
+        else:
+            chunks.append("".join(line.split()))
     close()
     if not records:
         raise DataError(f"{path}: no FASTA records (expected lines starting with '>')")
@@ -121,22 +128,33 @@ def read_table(path: Path, sequence_column: str = "sequence", label_column: str 
     """Records of a TSV (tab) or CSV (comma) file: one sequence and one label per row.
 
     Column names are looked up in the header line; when both are numbers (0-based indexes) the file has no header.
+    Every row has as many fields as the header (or, without one, the first row): a row with a field more or
+    less is an error, since it would shift a sequence into the label column or drop a column unseen.
     """
     delimiter = "," if path.suffix == ".csv" else "\t"
-    with open(path, encoding="utf-8", newline="") as handle:
-        rows = list(csv.reader(handle, delimiter=delimiter))
-    if not rows:
+    rows = list(csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter))
+    if not any(rows):
         raise DataError(f"{path}: the file is empty")
     header = None if (sequence_column.isdigit() and label_column.isdigit()) else rows[0]
     seq_i = _column(sequence_column, header, path, "sequence")
     label_i = _column(label_column, header, path, "label")
+    numbered = list(enumerate(rows[1:] if header else rows, 2 if header else 1))
+    numbered = [(number, row) for number, row in numbered if row and any(cell.strip() for cell in row)]
+    width = len(header) if header else len(numbered[0][1]) if numbered else 0
+    shape = f"the header line: {', '.join(header)}" if header else "the first row"
+    separator = "tab" if delimiter == "\t" else "comma"
     records = []
-    for number, row in enumerate(rows[1:] if header else rows, 2 if header else 1):
-        if not row or not any(cell.strip() for cell in row):
-            continue
+    for number, row in numbered:
         where = f"{path}, line {number}"
-        if len(row) <= max(seq_i, label_i):
-            raise DataError(f"{where}: {len(row)} field(s), expected at least {max(seq_i, label_i) + 1} separated by {delimiter!r}")
+        if len(row) != width:
+            raise DataError(
+                f"{where}: {len(row)} {separator}-separated field(s), expected {width} as in {shape}; "
+                f"a column more or less would shift the sequence or the label. Fix the row (a stray {separator}, "
+                "an unquoted field?) or give every line, header included, the same columns"
+            )
+        if max(seq_i, label_i) >= width:
+            raise DataError(f"{where}: {width} field(s), but task.sequence_column/label_column ask for index "
+                            f"{max(seq_i, label_i)} (0-based)")
         sequence, label = "".join(row[seq_i].split()), row[label_i].strip()
         if not sequence:
             raise DataError(f"{where}: empty sequence")

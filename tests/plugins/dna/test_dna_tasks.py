@@ -50,6 +50,22 @@ def test_bad_base_in_file_names_file_and_line(tmp_path, make_task):
         make_task("dna_classification", data_dir=str(tmp_path)).dataset("train")
 
 
+def test_extra_leading_column_fails_the_task_naming_file_and_line(tmp_path, make_task):
+    """A barcode column before the sequence once made every sequence a class label; now the data is refused."""
+    for split in ("train", "valid", "test"):
+        (tmp_path / f"{split}.tsv").write_text("sequence\tlabel\nGATT\tACGTAC\tEI\nCCAT\tTTGACA\tN\n")
+    task = make_task("dna_classification", data_dir=str(tmp_path))
+    with pytest.raises(DataError, match=r"train\.tsv, line 2: 3 tab-separated field\(s\), expected 2 as in the header"):
+        task.dataset("train")
+
+
+def test_utf16_table_fails_the_task_naming_file_and_encoding(tmp_path, make_task):
+    for split in ("train", "valid", "test"):
+        (tmp_path / f"{split}.tsv").write_bytes("sequence\tlabel\nACGT\tN\n".encode("utf-16"))
+    with pytest.raises(DataError, match=r"train\.tsv: expected UTF-8 text; found UTF-16LE"):
+        make_task("dna_classification", data_dir=str(tmp_path)).dataset("train")
+
+
 def test_uci_splice_file_is_prepared_with_ambiguous_bases_counted(tmp_path):
     from ssl_universal_plugins.dna.prepare import prepare
 
