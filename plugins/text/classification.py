@@ -114,12 +114,18 @@ class TextClassificationTask(Task):
         )  # a ClassLabel stores ints and the names apart
         rows = []
         for index, record in enumerate(data):
-            label = record[cfg.label_column]
-            row = {
-                "text": record[cfg.text_column],
-                "label": names[label] if names else str(label),
-                "line": index,
-            }
+            raw = record[cfg.label_column]
+            if names and isinstance(raw, int):  # ClassLabel -1 means "no label" (GLUE test splits)
+                label = names[raw] if 0 <= raw < len(names) else ""
+            else:
+                label = "" if raw is None else str(raw)
+            if not label.strip():
+                raise DataError(
+                    f"{root} [{name}] row {index}: no label ({cfg.label_column!r} is {raw!r}); every example "
+                    "needs one: fill it in, or filter the row out before save_to_disk (a split without labels "
+                    "cannot be scored)"
+                )
+            row = {"text": record[cfg.text_column], "label": label, "line": index}
             if cfg.text_pair_column is not None:
                 row["text_pair"] = record[cfg.text_pair_column]
             rows.append(row)

@@ -66,6 +66,7 @@ class ExtractiveQATask(Task):
         self._examples: list[QAExample] = []
         self._window_offsets: list[list[tuple[int, int] | None]] = []
         self._window_example: list[int] = []
+        self.data_report: dict[str, dict[str, int]] = {}  # per split: questions read, answers skipped (bad_answers: skip)
 
     @property
     def data_dir(self) -> Path:
@@ -76,10 +77,13 @@ class ExtractiveQATask(Task):
         return Path(self.cfg.data_dir).expanduser()
 
     def read(self, split: str) -> list[QAExample]:
-        """The questions of ``split`` as read from its JSON file."""
-        return read_squad(
-            split_file(self.cfg, self.data_dir, split, (".json",)), self.cfg.bad_answers
+        """The questions of ``split`` as read from its JSON file (answers skipped under bad_answers: skip are counted)."""
+        skipped: list[str] = []
+        examples = read_squad(
+            split_file(self.cfg, self.data_dir, split, (".json",)), self.cfg.bad_answers, skipped
         )
+        self.data_report[split] = {"questions": len(examples), "skipped_answers": len(skipped)}
+        return examples
 
     def load_split(self, split: str) -> list[dict]:
         examples = self.read(split)

@@ -7,11 +7,16 @@ line (or JSON path) of the first problem, so a bad file fails before any trainin
 from __future__ import annotations
 
 import csv
+import io
 import json
+import logging
 from dataclasses import dataclass, field
 from pathlib import Path
 
+from ssl_universal.data.text_files import read_text
 from ssl_universal.errors import DataError
+
+log = logging.getLogger(__name__)
 
 # Header cells that mark the first row of a table as column names when columns are given by index.
 _HEADER_WORDS = {
@@ -53,8 +58,7 @@ def read_table(
     path = Path(path)
     if delimiter is None:
         delimiter = "," if path.suffix.lower() == ".csv" else "\t"
-    with open(path, newline="", encoding="utf-8") as handle:
-        rows = list(csv.reader(handle, delimiter=delimiter, quoting=csv.QUOTE_MINIMAL))
+    rows = list(csv.reader(io.StringIO(read_text(path), newline=""), delimiter=delimiter, quoting=csv.QUOTE_MINIMAL))
     if not rows:
         raise DataError(f"{path}: the file is empty")
     columns = [
@@ -86,11 +90,13 @@ def read_table(
                 f"{path}, line {line}: expected {width} columns (as in the first row), found {len(row)}; "
                 f"check for a stray {'tab' if delimiter == chr(9) else repr(delimiter)} or an unquoted field"
             )
-        example = {
-            "text": row[index[text_column]],
-            "label": row[index[label_column]].strip(),
-            "line": line,
-        }
+        label = row[index[label_column]].strip()
+        if not label:
+            raise DataError(
+                f"{path}, line {line}: empty label (column {label_column!r}); every row needs one. "
+                "Fill it in or delete the row"
+            )
+        example = {"text": row[index[text_column]], "label": label, "line": line}
         if text_pair_column is not None:
             example["text_pair"] = row[index[text_pair_column]]
         out.append(example)
@@ -117,15 +123,34 @@ def _expect(value, kind: type, path: Path, where: str, what: str):
     return value
 
 
-def read_squad(path: Path, bad_answers: str = "error") -> list[QAExample]:
+def _answer_problem(context: str, text: str, start: int) -> str | None:
+    """Why an answer cannot be trained on (None when ``answer_start`` points at ``text`` in ``context``)."""
+    if not text.strip():
+        return f"empty answer text {text!r} (answer_start={start}); an answer must be a non-empty span of the context"
+    if start < 0:
+        return f"answer_start={start} is negative; it counts characters from the start of the context"
+    if start + len(text) > len(context):
+        return (f"answer {text!r} at answer_start={start} runs past the end of the context "
+                f"({len(context)} characters)")
+    found = context[start : start + len(text)]
+    if found != text:
+        return f"answer not in context: {text!r} does not appear at answer_start={start} (found {found!r})"
+    return None
+
+
+def read_squad(path: Path, bad_answers: str = "error", skipped: list[str] | None = None) -> list[QAExample]:
     """Questions of a SQuAD v1.1-shaped file (DRCD has the same shape).
 
-    ``bad_answers``: ``error`` (default) stops at an answer whose ``answer_start`` does not point
-    at its text in the context; ``skip`` drops such answers (and questions left without one).
+    ``bad_answers``: ``error`` (default) stops at an answer that cannot be trained on: empty text, a
+    negative or out-of-range ``answer_start``, or one that does not point at its text in the context;
+    ``skip`` drops such answers (and questions left without one), logs how many, and appends one
+    message per dropped answer to ``skipped`` when given.
     """
     path = Path(path)
+    dropped: list[str] = []
+    questions_dropped = 0
     try:
-        document = json.loads(path.read_text(encoding="utf-8"))
+        document = json.loads(read_text(path))
     except json.JSONDecodeError as error:
         raise DataError(
             f"{path}, line {error.lineno}: not valid JSON ({error.msg})"
@@ -183,22 +208,28 @@ def read_squad(path: Path, bad_answers: str = "error") -> list[QAExample]:
                         raise DataError(
                             f"{path}: {at_answer}.answer_start should be an integer, found {start!r}"
                         )
-                    if context[start : start + len(text)] != text:
+                    problem = _answer_problem(context, text, start)
+                    if problem is not None:
                         if bad_answers == "skip":
+                            dropped.append(f"{path}: {at_answer}: {problem}")
                             continue
                         raise DataError(
-                            f"{path}: {at_answer}: answer not in context: {text!r} does not appear at "
-                            f"answer_start={start} (found {context[start : start + len(text)]!r}); "
-                            f"fix the offset or set task.bad_answers: skip"
+                            f"{path}: {at_answer}: {problem}; fix the answer or set task.bad_answers: skip"
                         )
                     example.answers.append((text, start))
                 if not example.answers:
                     if answers and bad_answers == "skip":
+                        questions_dropped += 1
                         continue
                     raise DataError(
                         f"{path}: {where}.answers is empty; every question needs an answer"
                     )
                 out.append(example)
+    if dropped:
+        log.warning("%s: skipped %d bad answer(s) and %d question(s) left without one (bad_answers: skip); first: %s",
+                    path, len(dropped), questions_dropped, dropped[0])
+        if skipped is not None:
+            skipped.extend(dropped)
     return out
 
 
@@ -224,31 +255,30 @@ def read_conll(path: Path, tag_column: int = -1, token_column: int = 0) -> list[
         tokens.clear()
         tags.clear()
 
-    with open(path, encoding="utf-8") as handle:
-        for number, raw in enumerate(handle, start=1):
-            line = raw.strip()
-            if not line:
-                flush()
-                continue
-            cells = line.split()
-            if cells[0] == "-DOCSTART-":
-                flush()
-                continue
-            if width is None:
-                width = len(cells)
-                if width < 2:
-                    raise DataError(
-                        f"{path}, line {number}: expected a token and a tag column, found 1 column: {line!r}"
-                    )
-            if len(cells) != width:
+    for number, raw in enumerate(io.StringIO(read_text(path)), start=1):
+        line = raw.strip()
+        if not line:
+            flush()
+            continue
+        cells = line.split()
+        if cells[0] == "-DOCSTART-":
+            flush()
+            continue
+        if width is None:
+            width = len(cells)
+            if width < 2:
                 raise DataError(
-                    f"{path}, line {number}: expected {width} columns (as on the first token line), "
-                    f"found {len(cells)}: {line!r}"
+                    f"{path}, line {number}: expected a token and a tag column, found 1 column: {line!r}"
                 )
-            if not tokens:
-                start_line = number
-            tokens.append(cells[token_column])
-            tags.append(cells[tag_column])
+        if len(cells) != width:
+            raise DataError(
+                f"{path}, line {number}: expected {width} columns (as on the first token line), "
+                f"found {len(cells)}: {line!r}"
+            )
+        if not tokens:
+            start_line = number
+        tokens.append(cells[token_column])
+        tags.append(cells[tag_column])
     flush()
     if not sentences:
         raise DataError(
@@ -261,12 +291,7 @@ def read_conll(path: Path, tag_column: int = -1, token_column: int = 0) -> list[
 def read_lines(path: Path) -> list[str]:
     """Non-blank lines of a UTF-8 text file (one document or sentence per line)."""
     path = Path(path)
-    try:
-        text = path.read_text(encoding="utf-8")
-    except UnicodeDecodeError as error:
-        line = path.read_bytes()[: error.start].count(b"\n") + 1
-        raise DataError(f"{path}, line {line}: not UTF-8 ({error.reason})") from error
-    lines = [line.strip() for line in text.splitlines() if line.strip()]
+    lines = [line.strip() for line in read_text(path).splitlines() if line.strip()]
     if not lines:
         raise DataError(f"{path}: no text (expected one document or sentence per line)")
     return lines

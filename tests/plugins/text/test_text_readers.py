@@ -73,6 +73,34 @@ def test_table_missing_named_column(tmp_path):
         read_table(path, "text", "label", header="yes")
 
 
+def test_table_empty_label_names_file_and_line(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_text("text\tlabel\ngood film\tpos\nbad film\t\n")
+    with pytest.raises(DataError, match=r"train\.tsv, line 3: empty label \(column 'label'\)"):
+        read_table(path, "text", "label")
+
+
+def test_table_header_behind_a_byte_order_mark_is_found(tmp_path):
+    path = tmp_path / "train.tsv"
+    path.write_bytes("\ufefftext\tlabel\ngood film\tpos\n".encode())
+    assert [(r["text"], r["label"]) for r in read_table(path, "text", "label")] == [("good film", "pos")]
+
+
+@pytest.mark.parametrize("name, write", [
+    ("train.tsv", lambda p: p.write_bytes("text\tlabel\ngood\tpos\n".encode("utf-16"))),
+    ("train.json", lambda p: p.write_bytes(json.dumps(squad("abc", [{"text": "a", "answer_start": 0}])).encode("utf-16-le"))),
+    ("train.conll", lambda p: p.write_bytes("EU NNP B-ORG\n".encode("utf-16-be"))),
+    ("train.txt", lambda p: p.write_bytes("one line\n".encode("utf-32"))),
+])
+def test_utf16_and_utf32_files_name_file_and_encoding(tmp_path, name, write):
+    path = tmp_path / name
+    write(path)
+    reader = {".tsv": lambda p: read_table(p, "text", "label"), ".json": read_squad, ".conll": read_conll,
+              ".txt": read_lines}[path.suffix]
+    with pytest.raises(DataError, match=rf"{name}: expected UTF-8 text; found UTF-(16|32)(LE|BE)"):
+        reader(path)
+
+
 # -- SQuAD ----------------------------------------------------------------------------------------
 def test_squad_reads_answers(tmp_path):
     path = tmp_path / "dev.json"
@@ -110,6 +138,35 @@ def test_squad_bad_answers_skip_drops_the_question(tmp_path):
         json.dumps(squad("The cat sat.", [{"text": "dog", "answer_start": 4}]))
     )
     assert read_squad(path, bad_answers="skip") == []
+
+
+@pytest.mark.parametrize("answer, problem", [
+    ({"text": "sat.", "answer_start": -4}, r"answer_start=-4 is negative"),  # context[-4:] == "sat." would match
+    ({"text": "sat.", "answer_start": 10}, r"answer 'sat\.' at answer_start=10 runs past the end of the context \(12 characters\)"),
+    ({"text": "", "answer_start": 0}, r"empty answer text ''"),
+    ({"text": "  ", "answer_start": 3}, r"empty answer text '  '"),
+])
+def test_squad_untrainable_answer_names_json_path(tmp_path, answer, problem):
+    path = tmp_path / "train.json"
+    path.write_text(json.dumps(squad("The cat sat.", [{"text": "cat", "answer_start": 4}, answer])))
+    with pytest.raises(DataError, match=r"train\.json: data\[0\]\.paragraphs\[0\]\.qas\[0\]\.answers\[1\]: " + problem):
+        read_squad(path)
+
+
+def test_squad_skip_counts_and_reports_the_dropped_answers(tmp_path, caplog):
+    path = tmp_path / "train.json"
+    document = squad("The cat sat.", [{"text": "cat", "answer_start": 4}, {"text": "sat.", "answer_start": -4}])
+    document["data"][0]["paragraphs"][0]["qas"].append(
+        {"id": "q2", "question": "who?", "answers": [{"text": "", "answer_start": 0}]}
+    )
+    path.write_text(json.dumps(document))
+    skipped: list[str] = []
+    with caplog.at_level("WARNING"):
+        (example,) = read_squad(path, bad_answers="skip", skipped=skipped)
+    assert example.qid == "q1" and example.answers == [("cat", 4)]
+    assert len(skipped) == 2 and "answers[1]: answer_start=-4 is negative" in skipped[0]
+    assert "qas[1].answers[0]: empty answer text" in skipped[1]
+    assert "skipped 2 bad answer(s) and 1 question(s) left without one" in caplog.text and str(path) in caplog.text
 
 
 @pytest.mark.parametrize(

@@ -122,6 +122,25 @@ def test_classification_reads_saved_hf_dataset(tmp_path, make_task):
     assert [e["label"] for e in task.dataset("valid")] == [1, 0]
 
 
+def test_classification_empty_label_fails_the_task_naming_file_and_line(tmp_path, make_task):
+    write_classification(tmp_path)
+    with open(tmp_path / "train.tsv", "a") as handle:
+        handle.write("a cat and a dog\t\n")
+    task = make_task("text_classification", data_dir=str(tmp_path))
+    with pytest.raises(DataError, match=r"train\.tsv, line 162: empty label"):
+        task.label_names  # noqa: B018 (reading the labels is what fails)
+
+
+def test_classification_saved_hf_rows_without_a_label_are_refused(tmp_path, make_task):
+    datasets = pytest.importorskip("datasets")
+    features = datasets.Features({"sentence": datasets.Value("string"), "label": datasets.ClassLabel(names=["neg", "pos"])})
+    part = {"sentence": ["good", "bad"], "label": [1, -1]}  # -1: ClassLabel's "no label" (GLUE test splits)
+    datasets.DatasetDict({"train": datasets.Dataset.from_dict(part, features=features)}).save_to_disk(str(tmp_path / "hf"))
+    task = make_task("text_classification", data_dir=str(tmp_path / "hf"), text_column="sentence")
+    with pytest.raises(DataError, match=r"hf \[train\] row 1: no label \('label' is -1\)"):
+        task.label_names  # noqa: B018 (once this read the last class name for -1)
+
+
 # -- extractive QA --------------------------------------------------------------------------------
 def write_qa(root, n_per_split=(200, 40), seed=0, context_words=30):
     """Contexts of filler words with one "the secret is WORD ." sentence; the question asks for WORD."""
@@ -172,6 +191,19 @@ def test_qa_answer_spans_round_trip(tmp_path, make_english_task):
 
         assert span_text(example.context, offsets, s, e) == example.answers[0][0]
     assert inside >= 30  # every question's answer is inside at least one window
+
+
+def test_qa_negative_answer_start_stops_the_task_or_is_skipped_and_counted(tmp_path, make_task):
+    write_qa(tmp_path, n_per_split=(6, 2))
+    document = json.loads((tmp_path / "train.json").read_text())
+    answer = document["data"][0]["paragraphs"][2]["qas"][0]["answers"][0]
+    answer["answer_start"] -= len(document["data"][0]["paragraphs"][2]["context"])  # the same span, by negative slicing
+    (tmp_path / "train.json").write_text(json.dumps(document))
+    with pytest.raises(DataError, match=r"train\.json: data\[0\]\.paragraphs\[2\]\.qas\[0\]\.answers\[0\]: answer_start=-\d+ is negative"):
+        make_task("extractive_qa", data_dir=str(tmp_path)).dataset("train")
+    task = make_task("extractive_qa", data_dir=str(tmp_path), bad_answers="skip")
+    assert [e.qid for e in task.read("train")] == ["train0", "train1", "train3", "train4", "train5"]
+    assert task.data_report["train"] == {"questions": 5, "skipped_answers": 1}
 
 
 @pytest.mark.slow
