@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import logging
+import struct
 from collections.abc import Iterator, Sequence
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -15,7 +16,8 @@ import torchaudio
 
 from ssl_universal.data.batching import BatchPlan
 from ssl_universal.data.collate import pad_sequences
-from ssl_universal.errors import DataError
+from ssl_universal.data.text_files import read_text
+from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.schema import check_config, choice
 
 log = logging.getLogger(__name__)
@@ -42,8 +44,8 @@ def read_manifest(path: str | Path) -> Manifest:
     """Parse ``root\\n path<TAB>samples ...``; every malformed line fails naming file and line."""
     path = Path(path)
     try:
-        lines = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
+        lines = read_text(path).splitlines()
+    except OSError as error:
         raise DataError(f"{path}: cannot read the manifest ({error})") from error
     if not lines or not lines[0].strip():
         raise DataError(f"{path}:1: expected the root folder on the first line; found an empty line or file")
@@ -83,8 +85,8 @@ def read_labels(path: str | Path, manifest: Manifest | None = None) -> list[str]
     """One label line per manifest entry (``.km``, ``.ltr``, ``.wrd``, ``.label`` ...)."""
     path = Path(path)
     try:
-        labels = path.read_text(encoding="utf-8").splitlines()
-    except (OSError, UnicodeDecodeError) as error:
+        labels = read_text(path).splitlines()
+    except OSError as error:
         raise DataError(f"{path}: cannot read the label file ({error})") from error
     if manifest is not None and len(labels) != len(manifest):
         raise DataError(
@@ -121,7 +123,7 @@ def read_dictionary(path: str | Path) -> list[str]:
     """Symbols of a fairseq ``dict.*.txt`` (``symbol count`` per line), in file order."""
     path = Path(path)
     symbols = []
-    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines(), start=1):
+    for number, line in enumerate(read_text(path).splitlines(), start=1):
         fields = line.split()
         if len(fields) != 2 or not fields[1].lstrip("-").isdigit():
             raise DataError(f"{path}:{number}: expected 'symbol count'; found {line[:80]!r}")
@@ -129,9 +131,72 @@ def read_dictionary(path: str | Path) -> list[str]:
     return symbols
 
 
+def check_label_symbols(labels: Sequence[str], symbols: Sequence[str], *, label_path: str | Path,
+                        dictionary_path: str | Path) -> None:
+    """Every symbol of every label line (e.g. the units of a ``.km`` file) must be in the dictionary.
+
+    Run when a dataset is built, so that a unit file from another k-means run (or not a unit file at
+    all) fails up front, naming the line and the symbol, rather than at the first training step.
+    """
+    known = set(symbols)
+    for number, line in enumerate(labels, start=1):
+        tokens = line.split()
+        if known.issuperset(tokens):
+            continue
+        column, bad = next((i, t) for i, t in enumerate(tokens, start=1) if t not in known)
+        shown = " ".join(symbols[:5]) + (f" ... {symbols[-1]}" if len(symbols) > 5 else "")
+        kind = "" if bad.isdigit() else " (units are non-negative integers: is this a unit file?)"
+        raise DataError(
+            f"{label_path}:{number}: symbol {column} is {bad!r}{kind}, which is not in {dictionary_path} "
+            f"({len(symbols)} symbols: {shown}). The labels and the dictionary must come from the same "
+            "k-means run: make both again with `ssl-universal extract-units`"
+        )
+
+
 # -- reading audio -------------------------------------------------------------------------------
-def audio_info(path: str | Path) -> sf._SoundFileInfo:
-    """Header of an audio file; unreadable, empty or non-audio files fail naming the path."""
+def _wav_declared_frames(path: Path) -> int | None:
+    """Frames the RIFF header of a WAV file declares (data chunk bytes / block size); None when it does not say."""
+    with open(path, "rb") as handle:
+        head = handle.read(12)
+        if len(head) < 12 or head[:4] != b"RIFF" or head[8:] != b"WAVE":
+            return None
+        block_align = 0
+        while len(chunk := handle.read(8)) == 8:
+            ident, size = chunk[:4], struct.unpack("<I", chunk[4:])[0]
+            if ident == b"data":  # 0 and 0xFFFFFFFF: a streaming writer that never filled the size in
+                return size // block_align if block_align and size not in (0, 0xFFFFFFFF) else None
+            if ident == b"fmt ":
+                body = handle.read(size + size % 2)
+                block_align = struct.unpack("<H", body[12:14])[0] if len(body) >= 14 else 0
+            else:
+                handle.seek(size + size % 2, 1)
+    return None
+
+
+def _check_complete(path: Path, info: sf._SoundFileInfo) -> None:
+    """The last sample the header declares can be decoded: a FLAC/OGG cut short (a broken copy) fails here."""
+    try:
+        with sf.SoundFile(str(path)) as handle:
+            if not handle.seekable():
+                return
+            handle.seek(info.frames - 1)
+            last = handle.read(1, dtype="float32")
+    except (sf.LibsndfileError, RuntimeError) as error:
+        raise DataError(
+            f"{path}: truncated or corrupt audio: its header declares {info.frames} samples, but decoding "
+            f"the last one failed (soundfile: {error}). Copy or convert the file again"
+        ) from error
+    if len(last) == 0:
+        raise DataError(f"{path}: truncated audio: its header declares {info.frames} samples, but the last one "
+                        "cannot be read. Copy or convert the file again")
+
+
+def audio_info(path: str | Path, *, check_complete: bool = True) -> sf._SoundFileInfo:
+    """Header of an audio file; unreadable, empty, non-audio or truncated files fail naming the path.
+
+    ``check_complete`` also decodes the last sample the header declares (a seek, not a full read); a WAV's
+    length is always checked against its RIFF header.
+    """
     path = Path(path)
     if not path.is_file():
         raise DataError(f"{path}: audio file not found")
@@ -141,7 +206,25 @@ def audio_info(path: str | Path) -> sf._SoundFileInfo:
         raise DataError(f"{path}: not a readable audio file ({error}); expected WAV/FLAC/OGG") from error
     if info.frames <= 0:
         raise DataError(f"{path}: the audio file is empty (0 samples)")
+    # libsndfile counts a cut WAV's frames from its size; only the RIFF header still says how long it was
+    declared = _wav_declared_frames(path) if info.format in ("WAV", "WAVEX") else None
+    if declared is not None and declared > info.frames:
+        raise DataError(
+            f"{path}: truncated audio file: its header declares {declared} samples, but only {info.frames} are "
+            f"in the file ({path.stat().st_size} bytes). Copy or convert the file again"
+        )
+    if check_complete:
+        _check_complete(path, info)
     return info
+
+
+def size_mismatch(path: Path, expected: int, info: sf._SoundFileInfo) -> DataError:
+    """The error for a file whose length (complete by its own header) differs from its manifest line."""
+    return DataError(
+        f"{path}: the manifest says {expected} samples; the file holds {info.frames}. Either the manifest is "
+        "stale or belongs to other audio (regenerate it), or the file was replaced or cut short after the "
+        "manifest was written (compare it with its source)"
+    )
 
 
 def to_mono_float(data: np.ndarray) -> np.ndarray:
@@ -171,16 +254,22 @@ def load_audio(
     ``start``/``frames`` count samples at the file's own rate, like the manifest sizes.
     """
     path = Path(path)
-    info = audio_info(path)
+    info = audio_info(path, check_complete=False)  # the read below fails on a cut FLAC/OGG itself
     if expected_samples is not None and info.frames != expected_samples:
-        raise DataError(
-            f"{path}: the manifest says {expected_samples} samples; the file holds {info.frames}. "
-            "The manifest is stale: regenerate it"
-        )
+        raise size_mismatch(path, expected_samples, info)
     try:
         data, rate = sf.read(str(path), start=start, frames=frames, dtype="float32", always_2d=True)
     except (sf.LibsndfileError, RuntimeError) as error:
-        raise DataError(f"{path}: corrupt audio data ({error})") from error
+        raise DataError(
+            f"{path}: corrupt or truncated audio: its header declares {info.frames} samples; reading "
+            f"[{start}, {info.frames if frames < 0 else start + frames}) failed (soundfile: {error})"
+        ) from error
+    wanted = info.frames - start if frames < 0 else min(frames, info.frames - start)
+    if data.shape[0] < wanted:
+        raise DataError(
+            f"{path}: truncated audio: its header declares {info.frames} samples, but only {start + data.shape[0]} "
+            "could be read. Copy or convert the file again"
+        )
     if data.size == 0:
         raise DataError(f"{path}: no samples in [{start}, {start + frames}) of a {info.frames}-sample file")
     if not np.isfinite(data).all():
@@ -204,6 +293,7 @@ class AudioDataConfig:
     bad_files: str = choice("raise", "skip")  # "raise": stop naming the file; "skip": drop it, count it, report it
     validate: bool = True  # read every header up front (finds bad files before training starts)
     labels: dict[str, str] = field(default_factory=dict)  # label name -> label file path
+    dictionaries: dict[str, str] = field(default_factory=dict)  # label name -> its dict.*.txt; every symbol must be in it
     label_rate: float | None = None  # frames/s of frame labels (e.g. 50 for HuBERT units); None = no check
     frame_labels: tuple[str, ...] = ("km",)  # which label names are per-frame (length-checked)
 
@@ -215,6 +305,11 @@ class AudioDataset:
         self.config = check_config(config or AudioDataConfig())  # built in code, not by the config loader
         self.manifest = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
         self.labels = {name: read_labels(p, self.manifest) for name, p in self.config.labels.items()}
+        for name, dictionary in self.config.dictionaries.items():
+            if name not in self.labels:
+                raise ConfigError(f"dictionaries names label {name!r}, which is not among labels {list(self.labels)}")
+            check_label_symbols(self.labels[name], read_dictionary(dictionary), label_path=self.config.labels[name],
+                                dictionary_path=dictionary)
         self.skipped: list[tuple[str, str]] = []  # (path, reason) of every file dropped by the skip policy
         self.rates = np.full(len(self.manifest), self.config.sample_rate, dtype=np.int64)
         keep = np.arange(len(self.manifest))
@@ -236,8 +331,7 @@ class AudioDataset:
             try:
                 info = audio_info(path)
                 if info.frames != self.manifest.sizes[i]:
-                    raise DataError(f"{path}: the manifest says {self.manifest.sizes[i]} samples; the file holds "
-                                    f"{info.frames}. The manifest is stale: regenerate it")
+                    raise size_mismatch(path, int(self.manifest.sizes[i]), info)
                 self.rates[i] = info.samplerate
                 keep.append(i)
             except DataError as error:

@@ -101,6 +101,66 @@ def test_stale_manifest_size_rejected(corpus, audio):
         audio.AudioDataset(manifest)
 
 
+def cut_in_half(path):
+    data = path.read_bytes()
+    path.write_bytes(data[: len(data) // 2])
+
+
+def test_truncated_wav_is_named_truncated_not_a_stale_manifest(corpus, audio):
+    folder, manifest, entries = corpus
+    cut_in_half(folder / "wav" / "a.wav")  # 8000 samples in the header, about 4000 left
+    with pytest.raises(DataError) as error:
+        audio.AudioDataset(manifest)
+    message = str(error.value)
+    assert message.startswith(f"{folder / 'wav' / 'a.wav'}: truncated audio file: its header declares 8000 samples, but only ")
+    assert "manifest" not in message
+    with pytest.raises(DataError, match="truncated audio file: its header declares 8000"):
+        audio.load_audio(folder / "wav" / "a.wav", 16000)  # reading it later says the same
+
+
+def test_truncated_flac_names_the_file_and_soundfiles_message(tmp_path, audio):
+    path = tmp_path / "a.flac"
+    sf.write(str(path), np.random.default_rng(0).uniform(-0.5, 0.5, 16000), 16000)
+    cut_in_half(path)
+    manifest = audio.write_manifest(tmp_path / "train.tsv", tmp_path, [("a.flac", 16000)])
+    with pytest.raises(DataError, match=r"a\.flac: truncated or corrupt audio: its header declares 16000 samples, "
+                                        r"but decoding the last one failed \(soundfile: .+\)"):
+        audio.AudioDataset(manifest)
+    dataset = audio.AudioDataset(manifest, audio.AudioDataConfig(validate=False))
+    with pytest.raises(DataError, match=r"a\.flac: corrupt or truncated audio: its header declares 16000 samples; "
+                                        r"reading \[0, 16000\) failed \(soundfile: .+\)"):
+        dataset[0]
+
+
+def test_text_files_of_a_corpus_must_be_utf8(corpus, audio):
+    folder, manifest, _ = corpus
+    manifest.write_bytes(manifest.read_text().encode("utf-16"))
+    with pytest.raises(DataError, match=r"train\.tsv: expected UTF-8 text; found UTF-16LE"):
+        audio.read_manifest(manifest)
+    (folder / "dict.km.txt").write_bytes("0 1\n".encode("utf-16-le"))
+    with pytest.raises(DataError, match=r"dict\.km\.txt: expected UTF-8 text; found UTF-16LE without a byte-order mark"):
+        audio.read_dictionary(folder / "dict.km.txt")
+
+
+@pytest.mark.parametrize("line, found", [
+    ("3 3 7 1", "symbol 3 is '7', which is not in"),
+    ("3 3 1.5 1", "symbol 3 is '1.5' (units are non-negative integers: is this a unit file?), which is not in"),
+    ("yes", "symbol 1 is 'yes' (units are non-negative integers: is this a unit file?)"),
+])
+def test_units_outside_the_dictionary_fail_when_the_dataset_is_built(corpus, audio, line, found):
+    folder, manifest, _ = corpus
+    (folder / "dict.km.txt").write_text("".join(f"{k} 1\n" for k in range(4)))
+    (folder / "train.km").write_text(f"0 1 2\n{line}\n2 2\n")
+    config = audio.AudioDataConfig(labels={"units": str(folder / "train.km")},
+                                   dictionaries={"units": str(folder / "dict.km.txt")})
+    with pytest.raises(DataError) as error:
+        audio.AudioDataset(manifest, config)
+    assert str(error.value).startswith(f"{folder / 'train.km'}:2: {found}")
+    assert f"{folder / 'dict.km.txt'} (4 symbols: 0 1 2 3)" in str(error.value)
+    (folder / "train.km").write_text("0 1 2\n3 3\n2 2\n")
+    assert audio.AudioDataset(manifest, config)[1]["units"] == "3 3"
+
+
 def test_partial_and_streamed_reads(corpus, audio):
     folder, _, _ = corpus
     path = folder / "wav" / "sub" / "b.wav"
