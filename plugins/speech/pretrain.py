@@ -97,6 +97,11 @@ class HubertPretrainTask(Task):
         if not dictionary.is_file():
             raise DataError(f"{dictionary}: unit dictionary not found; make units with `ssl-universal extract-units`")
         self.symbols = read_dictionary(dictionary)
+        numbered = [str(i) for i in range(len(self.symbols))]
+        if self.symbols != numbered:  # collate takes a unit's number as its class index
+            line = next(i for i, (found, unit) in enumerate(zip(self.symbols, numbered), 1) if found != unit)
+            raise DataError(f"{dictionary}:{line}: expected unit {numbered[line - 1]!r}, found {self.symbols[line - 1]!r}; "
+                            "a unit dictionary lists 0, 1, ... K-1 in order, as `ssl-universal extract-units` writes it")
         self.label_rate = cfg.label_rate
         self.num_domains = len(DOMAINS) if cfg.distort else 0
         self.train_distorter = self.eval_distorter = None
@@ -118,8 +123,10 @@ class HubertPretrainTask(Task):
     def _dataset(self, split: str) -> AudioDataset:
         cfg = self.cfg
         labels = {"units": str(self.root / f"{split}.{cfg.labels}")}
+        dictionaries = {"units": str(self.root / f"dict.{cfg.labels}.txt")}  # unknown units fail here, not in collate
         return AudioDataset(self.root / f"{split}.tsv", AudioDataConfig(
-            sample_rate=cfg.sample_rate, labels=labels, label_rate=cfg.label_rate, frame_labels=("units",)))
+            sample_rate=cfg.sample_rate, labels=labels, dictionaries=dictionaries, label_rate=cfg.label_rate,
+            frame_labels=("units",)))
 
     def load_split(self, split: str):
         carve = not (self.root / "valid.tsv").is_file()  # then valid is every k-th train utterance
