@@ -228,3 +228,37 @@ def test_question_type_falls_back_to_the_first_word(tmp_path, capsys, text_gold)
     by_type = json.loads(capsys.readouterr().out)["by_type"]
     assert {t: v["count"] for t, v in by_type.items()} == {"who": 2, "where": 1}
     assert by_type["who"]["exact_match"] == 100.0
+
+
+def test_null_and_other_non_answers_are_malformed_not_silently_zero(tmp_path, capsys, text_gold):
+    predictions = write(tmp_path / "pred.json", {"q1": "Denver Broncos", "q2": None, "q3": 7})
+    assert main([str(text_gold), str(predictions)]) == 2
+    err = capsys.readouterr().err
+    assert "2 malformed predictions" in err
+    assert f"{predictions}: prediction for question 'q2' is null; expected answer text (\"\" for no answer)" in err
+    assert f"{predictions}: prediction for question 'q3' should be answer text" in err
+    report = tmp_path / "r.json"
+    assert main([str(text_gold), str(predictions), "--invalid-as-zero", "--output", str(report)]) == 0
+    captured = capsys.readouterr()
+    assert "2 malformed prediction(s), scored 0: q2 q3" in captured.err and "is null" in captured.err
+    full = json.loads(report.read_text())
+    assert (full["invalid"], full["invalid_ids"], full["missing"]) == (2, ["q2", "q3"], 0)
+    assert json.loads(captured.out)["exact_match"] == pytest.approx(100 / 3)
+
+
+def test_an_empty_string_is_an_answer_and_an_empty_gold_text_an_error(tmp_path, capsys, text_gold):
+    predictions = write(tmp_path / "pred.json", {"q1": "", "q2": "", "q3": ""})
+    assert main([str(text_gold), str(predictions)]) == 0  # "" says "no answer": scored 0, nothing malformed
+    assert json.loads(capsys.readouterr().out) == {"exact_match": 0.0, "f1": 0.0}
+    gold = write(tmp_path / "gold.json", squad({"qas": [qa("a", "?", {"text": " "})]}))
+    assert main([str(gold), str(predictions)]) == 2
+    assert f"{gold}: data[0].paragraphs[0].qas[0].answers[0].text is empty" in capsys.readouterr().err
+
+
+def test_a_utf16_predictions_file_is_named_with_its_encoding(tmp_path, capsys, text_gold):
+    predictions = tmp_path / "pred.json"
+    predictions.write_bytes(json.dumps({"q1": "Broncos"}).encode("utf-16"))
+    assert main([str(text_gold), str(predictions)]) == 2
+    assert f"{predictions}: expected UTF-8 text; found UTF-16LE" in capsys.readouterr().err
+    predictions.write_bytes(b"\xef\xbb\xbf" + json.dumps({"q1": "Broncos"}).encode())  # a BOM is fine
+    assert main([str(text_gold), str(predictions)]) == 0

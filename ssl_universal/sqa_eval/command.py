@@ -67,6 +67,7 @@ def main(argv: list[str] | None = None) -> int:
             mode=args.mode,
             resolver=resolver,
             invalid_as_zero=args.invalid_as_zero,
+            source=args.predictions,
         )
     except DataError as err:
         print(f"error: {err}", file=sys.stderr)

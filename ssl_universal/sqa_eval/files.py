@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from ..data.text_files import read_text
 from ..errors import DataError
 from ..metrics.intervals import check_interval
 
@@ -28,8 +29,7 @@ class Question:
 def load_json(path: Path, what: str) -> Any:
     """The parsed JSON of ``path``; a missing or malformed file is a :class:`DataError` naming ``what`` it is."""
     try:
-        with open(path, encoding="utf-8") as handle:
-            return json.load(handle)
+        return json.loads(read_text(path))
     except FileNotFoundError:
         raise DataError(f"{what} file {path} does not exist") from None
     except json.JSONDecodeError as err:
@@ -60,7 +60,10 @@ def _question_type(qa: dict) -> str:
 def _read_answer(answer: Any, question: Question, path: Path, where: str) -> None:
     expect(answer, dict, path, where, "an object with 'text' and/or start_time/end_time or start_unit/end_unit")
     if "text" in answer:
-        question.texts.append(expect(answer["text"], str, path, f"{where}.text", "a string"))
+        text = expect(answer["text"], str, path, f"{where}.text", "a string")
+        if not text.strip():
+            raise DataError(f"{path}: {where}.text is empty; a gold answer needs text (or leave 'text' out for a span)")
+        question.texts.append(text)
     if "start_time" in answer or "end_time" in answer:
         span = check_interval([answer.get("start_time"), answer.get("end_time")], f"{path}: {where}")
         if span is None:
@@ -112,7 +115,7 @@ def load_gold(path: Path) -> list[Question]:
 
 def load_counts(path: Path) -> dict[str, list[int]]:
     """Per-passage run-length counts: TSV lines ``key<TAB>c1 c2 ...`` or a JSON ``{key: [c1, ...]}``."""
-    text = path.read_text(encoding="utf-8") if path.exists() else None
+    text = read_text(path) if path.exists() else None
     if text is None:
         raise DataError(f"counts file {path} does not exist")
     counts: dict[str, list[int]] = {}

@@ -38,6 +38,7 @@ def warn(report: dict[str, Any], questions: list[Question], lang: str) -> None:
         _warn_ids("prediction(s) for ids not in the gold file, ignored", report["extra_ids"])
     if report["invalid"]:
         _warn_ids("malformed prediction(s), scored 0", report["invalid_ids"])
+        print(f"  first: {report['invalid_messages'][0]}", file=sys.stderr)
 
 
 def write_report(path: Path, report: dict[str, Any], *, gold: Path, predictions: Path, by_type: bool) -> None:

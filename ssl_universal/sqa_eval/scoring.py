@@ -16,8 +16,8 @@ MAX_LISTED = 50  # ids (or messages) listed per message on stderr; the --output 
 
 
 def _kind(prediction: Any) -> str:
-    """text | span | empty | bad — how a prediction value reads."""
-    if prediction is None or prediction == "" or prediction == []:
+    """text | span | empty | bad — how a prediction value reads (null is bad: "" or [] says "no answer")."""
+    if prediction == "" or prediction == []:
         return "empty"
     if isinstance(prediction, str):
         return "text"
@@ -79,8 +79,12 @@ def evaluate(
     mode: str = "auto",
     resolver: SpanResolver | None = None,
     invalid_as_zero: bool = False,
+    source: str | Path | None = None,
 ) -> dict[str, Any]:
-    """Score every gold question; return the full report (overall, by type, id bookkeeping)."""
+    """Score every gold question; return the full report (overall, by type, id bookkeeping).
+
+    ``source`` (the predictions file) prefixes each message about a malformed prediction.
+    """
     kinds = {qid: _kind(value) for qid, value in predictions.items()}
     if mode == "auto":
         voted = {k for k in kinds.values() if k in ("text", "span")}
@@ -113,21 +117,26 @@ def evaluate(
         if question.qid in predictions:
             value = predictions[question.qid]
             try:
+                expected = "answer text (\"\" for no answer)" if mode == "text" else "a span ([] for no answer)"
+                if value is None:
+                    raise DataError(f"prediction for question {question.qid!r} is null; expected {expected}")
                 if mode == "text":
                     if kinds[question.qid] not in ("text", "empty"):
                         raise DataError(
-                            f"prediction for question {question.qid!r} should be answer text, found {value!r}"
+                            f"prediction for question {question.qid!r} should be {expected}, found {value!r}"
                         )
                     scores = squad_question_scores(value or "", question.texts, lang)
                 else:
                     if kinds[question.qid] not in ("span", "empty"):
-                        raise DataError(f"prediction for question {question.qid!r} should be a span, found {value!r}")
+                        raise DataError(
+                            f"prediction for question {question.qid!r} should be {expected}, found {value!r}"
+                        )
                     scores = interval_scores(gold_spans[question.qid], resolver.prediction(question, value))
             except CountsError:
                 raise
             except DataError as err:
                 invalid.append(question.qid)
-                errors.append(str(err))
+                errors.append(f"{source}: {err}" if source is not None else str(err))
         per_type[question.qtype].append(scores)
 
     if errors and not invalid_as_zero:
