@@ -34,7 +34,7 @@ def generate_tree(rng: random.Random, depth: int, max_depth: int, max_args: int)
         length = 2
         tree: object = rng.choice(OPERATORS)
         arguments = rng.randint(2, max_args)
-        for index in range(arguments):
+        for _ in range(arguments):
             child, child_length = generate_tree(rng, depth + 1, max_depth, max_args)
             tree = (tree, child)
             length += child_length

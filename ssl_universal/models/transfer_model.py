@@ -25,8 +25,8 @@ from .transfer import (
     apply_assignment,
     apply_freeze_policy,
     assign_symbols,
-    redraw_from_statistics,
     init_std,
+    redraw_from_statistics,
     resize_positions,
 )
 from .vector_input import INPUT_LAYER_FILE, VECTOR_ASSIGNMENTS, VectorInput, retire_token_embeddings, vector_input_size
