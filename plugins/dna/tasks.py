@@ -31,8 +31,8 @@ class DnaClassificationTask(SymbolSequenceTask):
 
     def records(self, split: str) -> list[Record]:
         cfg = self.cfg
-        if cfg.data_dir is not None:
-            return read_records(cfg, Path(cfg.data_dir).expanduser(), split)
+        if cfg.data_dir is not None or cfg.data_file is not None:
+            return read_records(cfg, Path(cfg.data_dir or ".").expanduser(), split)
         size = cfg.num_train if split == "train" else cfg.num_eval
         offset = {"train": 0, "valid": 1, "test": 2}[split]
         return synthetic.GENERATORS[cfg.dataset](size, seed=cfg.data_seed * 3 + offset)

@@ -34,8 +34,8 @@ class ProteinRegressionConfig(SequenceFilesConfig):
 
 def _records(task: SymbolSequenceTask, split: str, installed: dict) -> list[Record]:
     cfg = task.cfg
-    if cfg.data_dir is not None:
-        return read_records(cfg, Path(cfg.data_dir).expanduser(), split)
+    if cfg.data_dir is not None or cfg.data_file is not None:
+        return read_records(cfg, Path(cfg.data_dir or ".").expanduser(), split)
     if cfg.dataset in synthetic.GENERATORS and cfg.dataset in installed.get("generated", ()):
         size = cfg.num_train if split == "train" else cfg.num_eval
         offset = {"train": 0, "valid": 1, "test": 2}[split]

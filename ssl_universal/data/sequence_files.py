@@ -8,6 +8,7 @@ they both need lives here. The task base that turns records into examples is
 from __future__ import annotations
 
 import csv
+import logging
 import io
 import random
 from collections import defaultdict
@@ -21,6 +22,8 @@ from .text_files import read_text
 
 if TYPE_CHECKING:
     from .sequence_task import SequenceFilesConfig
+
+log = logging.getLogger(__name__)
 
 FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".faa", ".fas")
 TABLE_SUFFIXES = (".tsv", ".csv", ".txt")
@@ -167,12 +170,47 @@ def read_table(path: Path, sequence_column: str = "sequence", label_column: str 
 
 
 def read_records(cfg: SequenceFilesConfig, data_dir: Path, split: str) -> list[Record]:
-    """The records of ``split`` under ``data_dir``, FASTA or table by file suffix."""
+    """The records of ``split``: from its own file under ``data_dir``, or, with ``cfg.data_file``, the
+    split's share of that one file (see :func:`ssl_universal.data.splits.split_records_by_sequence`)."""
+    if cfg.data_file:
+        path = data_dir / Path(cfg.data_file).expanduser()
+        if not path.is_file():
+            raise DataError(f"task.data_file {cfg.data_file!r} does not exist (looked for {path})")
+        return _split_one_file(path, cfg.labels_file and data_dir / cfg.labels_file, cfg.label_field,
+                               cfg.sequence_column, cfg.label_column, tuple(cfg.split_shares), cfg.data_seed)[split]
     path = split_file(cfg, data_dir, split, (*FASTA_SUFFIXES, *TABLE_SUFFIXES))
+    return _read_file(path, cfg.labels_file and data_dir / cfg.labels_file, cfg.label_field, cfg.sequence_column,
+                      cfg.label_column)
+
+
+def _read_file(path: Path, labels_file: Path | None, label_field: str, sequence_column: str, label_column: str) -> list[Record]:
     if path.suffix.lower() in FASTA_SUFFIXES:
-        labels = read_labels_file(data_dir / cfg.labels_file) if cfg.labels_file else None
-        return read_fasta(path, cfg.label_field, labels)
-    return read_table(path, cfg.sequence_column, cfg.label_column)
+        return read_fasta(path, label_field, read_labels_file(labels_file) if labels_file else None)
+    return read_table(path, sequence_column, label_column)
+
+
+_ONE_FILE_SPLITS: dict[tuple, dict[str, list[Record]]] = {}
+
+
+def _split_one_file(path: Path, labels_file: Path | None, label_field: str, sequence_column: str, label_column: str,
+                    shares: tuple[float, ...], seed: int) -> dict[str, list[Record]]:
+    """Read and split ``path`` once per (file state, shares, seed); the three splits come from one cut."""
+    from .splits import split_records_by_sequence
+
+    stat = path.stat()
+    key = (str(path.resolve()), stat.st_mtime_ns, stat.st_size, labels_file, label_field, sequence_column,
+           label_column, shares, seed)
+    if key not in _ONE_FILE_SPLITS:
+        records = _read_file(path, labels_file, label_field, sequence_column, label_column)
+        splits, report = split_records_by_sequence(records, seed, shares)
+        sizes = ", ".join(f"{name} {len(rows)}" for name, rows in splits.items())
+        message = f"{path}: {report['sequences']} sequences split by label into {sizes} (task.data_seed={seed})"
+        if report["repeated"]:
+            message += (f"; {report['repeated']} sequences occur more than once ({report['repeats']} extra copies), "
+                        "each kept within one split")
+        log.info(message)
+        _ONE_FILE_SPLITS[key] = splits
+    return _ONE_FILE_SPLITS[key]
 
 
 def subsample(records: list[Record], limit: int | None, seed: int, balanced: bool) -> list[Record]:

@@ -10,13 +10,13 @@ from __future__ import annotations
 
 import logging
 from collections import Counter, defaultdict
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 import torch
 
 from ..errors import DataError
 from ..metrics import PREDICTED_CLASSES, accuracy, macro_f1, mse, spearman
-from ..schema import bounded, choice
+from ..schema import FieldError, bounded, choice
 from ..task import Task, TaskConfig
 from .collate import pad_sequences
 from .sequence_files import Record, subsample
@@ -33,13 +33,24 @@ class SequenceFilesConfig(TaskConfig):
     train_file: str | None = None  # relative to data_dir or absolute; None = train.<fa|fasta|tsv|csv>
     valid_file: str | None = None  # None = valid.* or dev.*
     test_file: str | None = None  # None = test.*
+    data_file: str | None = None  # one file of every labelled sequence instead: split here by label (identical sequences kept together)
+    split_shares: list[float] = field(default_factory=lambda: [0.8, 0.1, 0.1])  # data_file: train / valid / test shares
     sequence_column: str = "sequence"  # TSV/CSV column of the sequence: a header name or a 0-based index
     label_column: str = "label"  # TSV/CSV column of the label (or value, for regression)
     label_field: str = "label"  # FASTA: header field holding the label, as in ">id label=EI"
     labels_file: str | None = None  # FASTA without labels in the headers: a TSV "id<TAB>label", relative to data_dir
     limit_train: int | None = None  # keep at most this many training sequences (class-balanced, fixed by data_seed); None = all
     limit_eval: int | None = None  # the same for valid and test
-    data_seed: int = 0  # seed of generated data and of the subsampling above
+    data_seed: int = 0  # seed of generated data, of the subsampling above and of the data_file split
+
+    def validate(self, run=None) -> None:
+        shares = list(self.split_shares)
+        if len(shares) != 3 or any(s <= 0 for s in shares) or abs(sum(shares) - 1) > 1e-6:
+            raise FieldError("split_shares", f"{shares}; expected three positive shares (train, valid, test) "
+                             "that sum to 1, e.g. [0.8, 0.1, 0.1]")
+        named = [f"{k}_file" for k in ("train", "valid", "test") if getattr(self, f"{k}_file")]
+        if self.data_file and named:
+            raise FieldError("data_file", f"is one file split three ways; it does not combine with task.{named[0]}")
 
 
 class GroupedSequenceTask(Task):

@@ -65,3 +65,28 @@ def write_split_tables(out_dir: Path, splits: dict[str, list[tuple[str, str]]]) 
             writer.writerow(["sequence", "label"])
             writer.writerows(rows)
         temporary.replace(out_dir / f"{split}.tsv")
+
+
+def split_records_by_sequence(records: list, seed: int, shares=SPLIT_SHARES) -> tuple[dict[str, list], dict[str, int]]:
+    """Train/valid/test from one list of records (``.sequence``, ``.label``, ``.where``), stratified by label.
+
+    Identical sequences stay together in one split, so no test sequence is also a training one;
+    the same sequence under two labels is an error naming both places. Returns the splits and a
+    report: ``sequences``, ``distinct``, ``repeated`` (sequences that occur more than once) and
+    ``repeats`` (the extra copies).
+    """
+    first: dict[str, object] = {}
+    groups: dict[str, list] = defaultdict(list)
+    for record in records:
+        other = first.setdefault(record.sequence, record)
+        if other.label != record.label:
+            raise DataError(f"{record.where}: this sequence is labelled {record.label!r}, but {other.where} labels it "
+                            f"{other.label!r}; one sequence needs one label (fix or remove one of them)")
+        groups[record.sequence].append(record)
+    keyed = [(sequence, members[0].label) for sequence, members in groups.items()]
+    cut = stratified_split(keyed, seed, shares)
+    splits = {name: [r for sequence, _ in rows for r in groups[sequence]] for name, rows in cut.items()}
+    repeated = sum(1 for members in groups.values() if len(members) > 1)
+    report = {"sequences": len(records), "distinct": len(groups), "repeated": repeated,
+              "repeats": len(records) - len(groups)}
+    return splits, report

@@ -99,3 +99,32 @@ def test_recipes_take_every_assignment_row(recipe, assignment, tmp_path):
 
     cfg = load_config([f"recipe={recipe}", f"model.assignment={assignment}", f"run_dir={tmp_path}"])
     assert cfg.model.assignment == assignment and cfg.model.name == "seq_classifier" and cfg.tokenizer.name == "dna"
+
+
+def test_one_labelled_file_is_split_by_label_with_repeats_kept_together(tmp_path, make_task, caplog):
+    import random
+
+    rng = random.Random(0)
+    rows = [(''.join(rng.choice("ACGT") for _ in range(12)), label) for label in ("EI", "IE", "N") for _ in range(40)]
+    rows += rows[:5]  # five sequences twice, same label
+    (tmp_path / "all.tsv").write_text("sequence\tlabel\n" + "".join(f"{s}\t{lab}\n" for s, lab in rows))
+    with caplog.at_level("INFO"):
+        task = make_task("dna_classification", data_dir=str(tmp_path), data_file="all.tsv", max_length=16)
+        splits = {name: task.records(name) for name in ("train", "valid", "test")}
+    distinct = [len({r.sequence for r in splits[n]}) for n in ("train", "valid", "test")]
+    assert distinct == [96, 12, 12] and sum(len(v) for v in splits.values()) == 125  # 32/4/4 per class; copies go along
+    assert {r.label for r in splits["test"]} == {"EI", "IE", "N"}
+    seen = {name: {r.sequence for r in records} for name, records in splits.items()}
+    assert not (seen["train"] & seen["test"]) and not (seen["train"] & seen["valid"]) and not (seen["valid"] & seen["test"])
+    assert "5 sequences occur more than once (5 extra copies), each kept within one split" in caplog.text
+    again = make_task("dna_classification", data_dir=str(tmp_path), data_file="all.tsv", max_length=16)
+    assert [r.sequence for r in again.records("test")] == [r.sequence for r in splits["test"]]  # fixed by data_seed
+
+
+def test_one_file_with_a_sequence_under_two_labels_is_an_error_naming_both_lines(tmp_path, make_task):
+    (tmp_path / "all.tsv").write_text("sequence\tlabel\nACGT\tEI\nTTTT\tN\nACGT\tIE\n")
+    task = make_task("dna_classification", data_dir=str(tmp_path), data_file="all.tsv")
+    with pytest.raises(DataError, match=r"all.tsv, line 4: this sequence is labelled 'IE', but .*all.tsv, line 2 labels it 'EI'"):
+        task.records("train")
+    with pytest.raises(ConfigError, match="split_shares"):
+        make_task("dna_classification", data_dir=str(tmp_path), data_file="all.tsv", split_shares=[0.5, 0.5, 0.5])

@@ -16,7 +16,7 @@ def test_localization_classification_learns_above_chance(make_task, loop):
     scores = loop.evaluate(task, model)
     assert sum(losses[-10:]) < sum(losses[:10])
     assert scores["accuracy"] >= 40.0  # chance is 25
-    assert set(scores) == {"accuracy", "macro_f1"}
+    assert set(scores) == {"accuracy", "macro_f1", "predicted_classes"}
 
 
 def test_stability_regression_learns_a_rank_order(make_task, loop):
