@@ -71,6 +71,39 @@ def test_loading_never_unpickles_arbitrary_objects(tmp_path):
         ckpt.load_checkpoint(folder)
 
 
+def test_damaged_files_are_checkpoint_errors_naming_the_file(tmp_path):
+    folder = _save(tmp_path, 10, 1.0)
+    model = folder / ckpt.MODEL_FILE
+    model.write_bytes(model.read_bytes()[:20])  # truncated, as by a full disk
+    with pytest.raises(CheckpointError, match=rf"{model}: cannot be read .*delete the folder {folder}"):
+        ckpt.load_checkpoint(folder)
+    folder = _save(tmp_path, 20, 2.0)
+    (folder / ckpt.STATE_FILE).write_bytes(b"not a torch file")
+    with pytest.raises(CheckpointError, match=rf"{folder / ckpt.STATE_FILE}: cannot be read"):
+        ckpt.load_checkpoint(folder)
+    (folder / ckpt.META_FILE).write_text("{")
+    _save(tmp_path, 30, 3.0)
+    assert [p.name for p in ckpt.complete_checkpoints(tmp_path)] == ["step_00000030", "step_00000020"]
+
+
+def test_a_save_cleans_what_killed_writes_left(tmp_path):
+    _save(tmp_path, 10, 1.0)
+    (tmp_path / ".latest.tmp4242").write_text("step_00000")
+    (tmp_path / ".tmp_step_00000020_4242").mkdir()
+    _save(tmp_path, 20, 2.0)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest", "step_00000010", "step_00000020"]
+
+
+def test_a_save_replaces_a_stale_folder_of_its_step_and_drops_newer_ones(tmp_path):
+    """After a fallback to step 10 the abandoned steps 20 and 30 must not be served as this run's."""
+    for step in (10, 20, 30):
+        _save(tmp_path, step, 100 + step)
+    _save(tmp_path, 20, 2.0)
+    assert [p.name for p in ckpt.complete_checkpoints(tmp_path)] == ["step_00000020"]  # 10 was pruned by 30
+    assert (tmp_path / ckpt.LATEST).read_text() == "step_00000020"
+    assert ckpt.load_checkpoint(ckpt.latest_checkpoint(tmp_path))[0]["w"].tolist() == [2.0] * 3
+
+
 def test_rng_state_round_trip():
     import random
 
