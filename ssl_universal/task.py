@@ -127,3 +127,15 @@ class Task:
         predictions = torch.cat([s["predictions"] for s in steps])
         labels = torch.cat([s["labels"] for s in steps])
         return {"accuracy": float((predictions == labels).float().mean()) * 100.0}
+
+    # -- resumable randomness -------------------------------------------------------------
+    def rng_state(self) -> dict:
+        """The state of every random generator this task owns (not the global ones, which the
+        engine saves itself), for checkpoints: tensors, numbers, strings, lists and dicts only,
+        as ``torch.load(weights_only=True)`` reads them. A task that draws from a generator of
+        its own (noise, masking, augmentation) returns its state here, so a resumed run draws
+        exactly what an uninterrupted one would."""
+        return {}
+
+    def load_rng_state(self, state: dict) -> None:
+        """Restore what :meth:`rng_state` returned (``{}`` from a checkpoint saved without it)."""

@@ -168,6 +168,14 @@ class HubertPretrainTask(Task):
             step["domain_correct"] = int(out["domain_correct"])
         return step
 
+    def rng_state(self) -> dict:
+        """The training distortions' generator (the valid ones are re-seeded per batch)."""
+        return {"train_distorter": self.train_distorter.rng.bit_generator.state} if self.train_distorter else {}
+
+    def load_rng_state(self, state: dict) -> None:
+        if self.train_distorter is not None and "train_distorter" in state:
+            self.train_distorter.rng.bit_generator.state = state["train_distorter"]
+
     def score(self, steps: list[dict]) -> dict[str, float]:
         count = max(sum(s["count"] for s in steps), 1)
         n = max(sum(s["n"] for s in steps), 1)

@@ -203,3 +203,24 @@ def test_valid_is_carved_from_train_when_missing(micro_size, tmp_path):
     assert not {train[i]["id"] for i in range(len(train))} & {valid[i]["id"] for i in range(len(valid))}
     batch = task.collate([train[0], train[1]])
     assert batch["waveform"].shape[0] == 2 and (batch["targets"][0] >= 0).sum() == len(train[0]["units"].split())
+
+
+def test_the_training_distortions_resume_with_the_same_draws(micro_size, tmp_path):
+    """The task's noise generator goes into checkpoints: a resumed run gets the noise an uninterrupted one would."""
+    import io
+
+    pretrain = speech("pretrain")
+    data = _tone_units_folder(tmp_path / "data", np.random.default_rng(0), n=8, seconds=0.3)
+    config = pretrain.HubertPretrainTaskConfig(data_dir=str(data), label_rate=50, distort=True, p_reverb=0.0,
+                                               additive_weights={"noise": 0, "music": 0, "speech": 0, "gaussian": 1})
+    running, restarted = pretrain.HubertPretrainTask(config), pretrain.HubertPretrainTask(config)
+    batch = running.collate([running.dataset("train")[i] for i in range(3)])
+    running.train_distorter(batch["waveform"], batch["lengths"])  # the draws of the steps before the checkpoint
+    saved = io.BytesIO()
+    torch.save(running.rng_state(), saved)  # as the engine stores it: loadable with weights_only=True
+    saved.seek(0)
+    restarted.load_rng_state(torch.load(saved, weights_only=True))
+    expected, _ = running.train_distorter(batch["waveform"], batch["lengths"])
+    resumed, _ = restarted.train_distorter(batch["waveform"], batch["lengths"])
+    assert torch.equal(expected, resumed) and not torch.equal(expected, batch["waveform"])
+    assert pretrain.HubertPretrainTask(pretrain.HubertPretrainTaskConfig(data_dir=str(data), label_rate=50)).rng_state() == {}
