@@ -66,6 +66,23 @@ def any_true(flag: bool, info: DistInfo) -> bool:
     return bool(tensor.item() > 0)
 
 
+def any_true_each(flags: list[bool], info: DistInfo) -> list[bool]:
+    """For each flag, True on every rank when it is true on any rank, in one single-number all-reduce.
+
+    The flags are digits of one integer in base ``world_size + 1`` and summed: a digit cannot
+    carry, so each sum reads back. One number, because on gloo an all-reduce of two costs more
+    than one of one (ring chunks), and this runs on every micro-batch.
+    """
+    if not info.enabled:
+        return list(flags)
+    base = info.world_size + 1
+    value = sum(base**i for i, flag in enumerate(flags) if flag)
+    tensor = torch.tensor([value], dtype=torch.int64, device=info.device)
+    dist.all_reduce(tensor, op=dist.ReduceOp.SUM)
+    total = int(tensor.item())
+    return [(total // base**i) % base > 0 for i in range(len(flags))]
+
+
 def gather_objects(obj: Any, info: DistInfo) -> list[Any]:
     """``obj`` from every rank, in rank order, on every rank."""
     if not info.enabled:

@@ -8,6 +8,8 @@ import math
 from pathlib import Path
 from typing import Any
 
+from .checkpoint import atomic_write_text
+
 log = logging.getLogger("ssl_universal")
 
 METRICS_FILE = "metrics.jsonl"
@@ -23,18 +25,27 @@ class MetricsLogger:
     """Appends one JSON object per record to ``metrics.jsonl`` and mirrors scalars to TensorBoard.
 
     On resume the file is cut back to the resumed step, so a killed-and-resumed run leaves the
-    same record as one never stopped.
+    same record as one never stopped. Records of ``once_splits`` (the test split, scored once at
+    the very end) are dropped too: a resumed run writes them again.
     """
 
-    def __init__(self, run_dir: Path, *, enabled: bool = True, tensorboard: bool = True, resume_step: int | None = None):
+    def __init__(self, run_dir: Path, *, enabled: bool = True, tensorboard: bool = True, resume_step: int | None = None,
+                 once_splits: tuple = ()):
         self.enabled = enabled
         self.path = run_dir / METRICS_FILE
         self._writer = None
         if not enabled:
             return
         if resume_step is not None and self.path.is_file():
-            kept = [line for line in self.path.read_text().splitlines() if line.strip() and json.loads(line)["step"] <= resume_step]
-            self.path.write_text("".join(f"{line}\n" for line in kept))
+            kept = []
+            for line in self.path.read_text().splitlines():
+                try:
+                    record = json.loads(line)
+                except json.JSONDecodeError:  # the last line of a process killed while writing it
+                    continue
+                if record["step"] <= resume_step and record["split"] not in once_splits:
+                    kept.append(line)
+            atomic_write_text(self.path, "".join(f"{line}\n" for line in kept))
         elif resume_step is None and self.path.is_file():
             self.path.unlink()
         self._handle = open(self.path, "a")
