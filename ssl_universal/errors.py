@@ -30,3 +30,23 @@ class CheckpointError(SSLUniversalError):
 
 class NonFiniteLossError(SSLUniversalError, FloatingPointError):
     """Training produced too many NaN/inf losses."""
+
+
+#: Exit status of a run stopped by SIGTERM or SIGINT after writing its checkpoint (sysexits'
+#: EX_TEMPFAIL: "try again later"): running the same command again resumes it.
+EXIT_INTERRUPTED = 75
+
+
+class TrainingInterrupted(SystemExit):
+    """Training stopped on a signal after checkpointing; exits the process with :data:`EXIT_INTERRUPTED`.
+
+    A ``SystemExit`` (not an :class:`SSLUniversalError`) so that it ends a sweep and the command
+    with its own status, with no traceback, while library callers can still catch it.
+    """
+
+    def __init__(self, message: str, *, signal_name: str, step: int, checkpoint: str | None):
+        super().__init__(EXIT_INTERRUPTED)
+        self.message, self.signal_name, self.step, self.checkpoint = message, signal_name, step, checkpoint
+
+    def __str__(self) -> str:
+        return self.message
