@@ -17,9 +17,9 @@ from transformers import get_scheduler
 
 from ..config import TrainerConfig
 from ..data.batching import BatchPlan, shard_batch
-from ..errors import ConfigError, NonFiniteLossError
+from ..errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingInterrupted
 from . import checkpoint as ckpt
-from . import distributed
+from . import distributed, signals
 from .logging import MetricsLogger
 from .precision import autocast, grad_scaler
 
@@ -66,8 +66,7 @@ class Trainer:
         self.cfg = cfg
         self.allow_resume = resume
         self.task = task
-        self.run_dir = Path(run_dir)
-        self.run_dir.mkdir(parents=True, exist_ok=True)
+        self.run_dir = Path(run_dir)  # nothing is written there before resume() has loaded a checkpoint
         self.seed = seed
         self.dist = dist or distributed.DistInfo(device=distributed.resolve_device(cfg.device))
         self.device = self.dist.device
@@ -93,6 +92,9 @@ class Trainer:
         self.progress = Progress()
         self.ckpt_dir = self.run_dir / "checkpoints"
         self.best_dir = self.run_dir / "best"
+        self.resumed_from: Path | None = None  # the checkpoint resume() restored
+        self._resume_done = False
+        self._saved_step: int | None = None  # the step of the newest checkpoint this process wrote or read
 
     # -- setup ----------------------------------------------------------------------------
     def _build_optimizer(self) -> torch.optim.Optimizer:
@@ -121,10 +123,11 @@ class Trainer:
             # A private generator: creating a loader iterator would otherwise draw from the global
             # RNG, so a resumed run (one extra iterator) would get different dropout masks.
             generator=torch.Generator().manual_seed(self.seed),
+            worker_init_fn=signals.ignore_stop_signals,  # a stop signal is the main process's to handle
         )
 
     # -- state ----------------------------------------------------------------------------
-    def _trainer_state(self) -> dict:
+    def _trainer_state(self, rng_per_rank: list[dict]) -> dict:
         p = self.progress
         return {
             "progress": {k: v for k, v in vars(p).items() if k != "best_eval"},
@@ -132,35 +135,64 @@ class Trainer:
             "optimizer": self.optimizer.state_dict(),
             "scheduler": self.scheduler.state_dict(),
             "scaler": self.scaler.state_dict(),
-            "rng": ckpt.rng_state(),
+            # Each process's own streams (dropout differs per rank) and its task's generators.
+            "rng_per_rank": rng_per_rank,
             "world_size": self.dist.world_size,
         }
 
     def save(self) -> None:
+        """Checkpoint the current step (every rank takes part; rank 0 writes)."""
+        rng = distributed.gather_objects({"global": ckpt.rng_state(), "task": self.task.rng_state()}, self.dist)
         if self.dist.is_main:
             meta = {"epoch": self.progress.epoch, "batch_in_epoch": self.progress.batch_in_epoch,
                     "world_size": self.dist.world_size}
-            ckpt.save_checkpoint(self.ckpt_dir, self.progress.step, self.model.state_dict(), self._trainer_state(),
+            ckpt.save_checkpoint(self.ckpt_dir, self.progress.step, self.model.state_dict(), self._trainer_state(rng),
                                  meta, keep_last=self.cfg.keep_last)
+        self._saved_step = self.progress.step
         distributed.barrier(self.dist)
 
     def resume(self) -> bool:
-        """Restore the newest complete checkpoint under ``run_dir``; False when there is none."""
-        folder = ckpt.latest_checkpoint(self.ckpt_dir)
+        """Restore the newest checkpoint under ``run_dir`` that loads; False when there is none.
+
+        Reads only: nothing in ``run_dir`` changes here. A checkpoint that fails to load (a
+        truncated file, another model's weights) is skipped with a warning for the next older
+        one, the same on every rank; when none loads, a CheckpointError lists why each failed.
+        Calling it again returns the first answer.
+        """
+        if self._resume_done:
+            return self.resumed_from is not None
+        self._resume_done = True
+        folder = ckpt.restore_newest(self.ckpt_dir, self._restore, self.dist)
         if folder is None:
             return False
-        weights, state, _ = ckpt.load_checkpoint(folder)
-        self.model.load_state_dict(weights)
-        self.optimizer.load_state_dict(state["optimizer"])
-        self.scheduler.load_state_dict(state["scheduler"])
-        self.scaler.load_state_dict(state["scaler"])
-        ckpt.set_rng_state(state["rng"])
-        self.progress = Progress(**state["progress"], best_eval=json.loads(state["best_eval"]))
-        if state.get("world_size", 1) != self.dist.world_size:
-            log.warning("resuming a run saved with %s processes on %s: the batch order stays the same, "
-                        "per-rank RNG streams do not", state.get("world_size"), self.dist.world_size)
         log.info("resumed from %s (step %d)", folder, self.progress.step)
+        self.resumed_from, self._saved_step = folder, self.progress.step
         return True
+
+    def _restore(self, folder: Path) -> None:
+        """Load every part of checkpoint ``folder``; any mismatch is a CheckpointError naming the file."""
+        weights, state, _ = ckpt.load_checkpoint(folder)
+        try:
+            self.model.load_state_dict(weights)
+        except Exception as err:  # noqa: BLE001 - missing keys, size mismatches
+            raise CheckpointError(f"{folder / ckpt.MODEL_FILE}: the weights do not fit the model this config builds "
+                                  f"({type(err).__name__}: {ckpt.first_lines(err)})") from err
+        try:
+            self.optimizer.load_state_dict(state["optimizer"])
+            self.scheduler.load_state_dict(state["scheduler"])
+            self.scaler.load_state_dict(state["scaler"])
+            per_rank = state.get("rng_per_rank") or [{"global": state["rng"], "task": {}}]
+            saved_world = state.get("world_size", 1)
+            own = per_rank[self.dist.rank] if len(per_rank) == self.dist.world_size else per_rank[0]
+            ckpt.set_rng_state(own["global"])
+            self.task.load_rng_state(own.get("task", {}))
+            self.progress = Progress(**state["progress"], best_eval=json.loads(state["best_eval"]))
+        except Exception as err:  # noqa: BLE001 - a state of another optimizer, task or version
+            raise CheckpointError(f"{folder / ckpt.STATE_FILE}: the trainer state does not fit this run "
+                                  f"({type(err).__name__}: {ckpt.first_lines(err)})") from err
+        if saved_world != self.dist.world_size:
+            log.warning("resuming a run saved with %s processes on %s: the batch order stays the same, "
+                        "per-rank RNG streams do not", saved_world, self.dist.world_size)
 
     # -- evaluation -----------------------------------------------------------------------
     @torch.no_grad()
@@ -232,23 +264,68 @@ class Trainer:
         self.optimizer.zero_grad(set_to_none=True)
 
     def fit(self) -> dict[str, Any]:
+        """Train to the end (resuming first, unless told not to); returns the contents of ``results.json``.
+
+        SIGTERM or SIGINT ends the run after the current optimizer step with a checkpoint of that
+        step and raises :class:`TrainingInterrupted`; see :mod:`.signals`.
+        """
+        with signals.stop_signals() as stop:
+            return self._fit(stop)
+
+    def _stop_reason(self) -> str | None:
+        """Why training is over at this point (``None`` while it goes on); also right after a resume."""
         cfg, p = self.cfg, self.progress
+        patience = cfg.early_stopping_patience
+        if patience is not None and p.last_eval_step >= 0 and p.evals_since_best >= patience:
+            return "early_stopping"
+        if p.step >= cfg.max_steps:
+            return "max_steps"
+        if cfg.max_epochs is not None and p.epoch >= cfg.max_epochs:
+            return "max_epochs"
+        return None
+
+    def _save_step(self, epoch_batches: int) -> None:
+        if self.progress.batch_in_epoch >= epoch_batches:  # the epoch is done: resume at the next one
+            self.progress.epoch, self.progress.batch_in_epoch = self.progress.epoch + 1, 0
+        self.save()
+
+    def _interrupt(self, stop: signals.StopRequest, epoch_batches: int, *closing: Any) -> TrainingInterrupted:
+        """Checkpoint the step just finished (unless it is on disk already) and say how to go on."""
+        p = self.progress
+        if self._saved_step != p.step and p.step > 0:
+            self._save_step(epoch_batches)
+        for item in closing:
+            item.close()
+        if self._saved_step is None:
+            where = "no checkpoint yet: the run will start from step 0"
+        else:
+            where = f"checkpoint {self.ckpt_dir / ckpt.checkpoint_name(p.step)}"
+        message = (f"stopped by {stop.name} after step {p.step} of {self.cfg.max_steps} ({where}); "
+                   f"run the same command again to resume")
+        if self.dist.is_main:
+            log.warning(message)
+        return TrainingInterrupted(message, signal_name=stop.name, step=p.step,
+                                   checkpoint=None if self._saved_step is None else ckpt.checkpoint_name(p.step))
+
+    def _fit(self, stop: signals.StopRequest) -> dict[str, Any]:
+        cfg = self.cfg
         resumed = self.resume() if self.allow_resume else False
         p = self.progress
+        stop.immediate = False  # from here on a signal lets the current step finish and checkpoints it
+        if self.dist.is_main:  # the one writer (another rank would delete its live temporary files)
+            self.run_dir.mkdir(parents=True, exist_ok=True)
+            ckpt.remove_temporary_files(self.run_dir)
         logger = MetricsLogger(self.run_dir, enabled=self.dist.is_main, tensorboard=cfg.tensorboard,
-                               resume_step=p.step if resumed else None)
+                               resume_step=p.step if resumed else None, once_splits=(cfg.test_split,))
         plan = self._plan("train", train=True)
         self.model.train()
         bar = tqdm(total=cfg.max_steps, initial=p.step, disable=not (cfg.progress_bar and self.dist.is_main),
                    desc="train", dynamic_ncols=True)
-        stopped = "max_steps"
         micro, skip_step = 0, False
         window_tokens, window_examples, window_start = 0, 0, time.perf_counter()
-        done = p.step >= cfg.max_steps
-        while not done:
-            if cfg.max_epochs is not None and p.epoch >= cfg.max_epochs:
-                stopped = "max_epochs"
-                break
+        stopped = self._stop_reason()  # a resumed run may be finished already
+        batches: list = []
+        while stopped is None:
             batches = plan.epoch_batches(p.epoch)
             loader = self._loader("train", batches[p.batch_in_epoch:])
             for batch in loader:
@@ -258,7 +335,11 @@ class Trainer:
                 last_micro = (micro + 1) % cfg.grad_accum_steps == 0
                 with autocast(cfg.precision, self.device):
                     loss, _ = self.task.loss(self.train_model, batch)
-                bad = distributed.any_true(not bool(torch.isfinite(loss.detach())), self.dist)
+                # One all-reduce per micro-batch says whether any rank's loss is non-finite; the one of a
+                # step's last micro-batch also carries the stop flag, so every rank stops after the same
+                # step at no extra cost (a signal that comes later in the step stops the next one).
+                bad, stop_agreed = distributed.any_true_each(
+                    [not bool(torch.isfinite(loss.detach())), last_micro and stop.requested], self.dist)
                 if bad:
                     skip_step = True  # drop the whole optimizer step this micro-batch belongs to
                 else:
@@ -283,36 +364,37 @@ class Trainer:
                             f"{p.nonfinite_skipped} optimizer steps had NaN/inf losses (limit trainer.max_nonfinite_steps="
                             f"{cfg.max_nonfinite_steps}); lower trainer.lr, enable trainer.clip_grad_norm, or use bf16 "
                             f"instead of fp16. Run dir: {self.run_dir}")
-                    continue
-                self._optimizer_step()
-                p.step += 1
-                bar.update(1)
-                if p.step % cfg.log_every == 0 and p.window_count:
-                    elapsed = max(time.perf_counter() - window_start, 1e-9)
-                    values = {"epoch": p.epoch, "loss": p.window_loss / p.window_count,
-                              "lr": self.scheduler.get_last_lr()[0],
-                              "examples_per_s": window_examples * self.dist.world_size / elapsed,
-                              "tokens_per_s": window_tokens * self.dist.world_size / elapsed}
-                    logger.log(p.step, "train", values)
-                    bar.set_postfix(loss=f"{values['loss']:.4f}")
-                    p.window_loss, p.window_count = 0.0, 0
-                    window_tokens, window_examples, window_start = 0, 0, time.perf_counter()
-                final = p.step >= cfg.max_steps
-                if p.step % cfg.eval_every == 0 or final:
-                    if self._after_eval(self.evaluate(cfg.eval_split), logger):
-                        stopped = "early_stopping"
-                        done = True
-                if p.step % cfg.save_every == 0 or final or done:
-                    if p.batch_in_epoch >= len(batches):
-                        p.epoch, p.batch_in_epoch = p.epoch + 1, 0
-                    self.save()
-                if final or done:
-                    done = True
-                    break
+                else:
+                    self._optimizer_step()
+                    p.step += 1
+                    bar.update(1)
+                    if p.step % cfg.log_every == 0 and p.window_count:
+                        elapsed = max(time.perf_counter() - window_start, 1e-9)
+                        values = {"epoch": p.epoch, "loss": p.window_loss / p.window_count,
+                                  "lr": self.scheduler.get_last_lr()[0],
+                                  "examples_per_s": window_examples * self.dist.world_size / elapsed,
+                                  "tokens_per_s": window_tokens * self.dist.world_size / elapsed}
+                        logger.log(p.step, "train", values)
+                        bar.set_postfix(loss=f"{values['loss']:.4f}")
+                        p.window_loss, p.window_count = 0.0, 0
+                        window_tokens, window_examples, window_start = 0, 0, time.perf_counter()
+                    if p.step % cfg.eval_every == 0 or p.step >= cfg.max_steps:
+                        self._after_eval(self.evaluate(cfg.eval_split), logger)
+                    stopped = self._stop_reason()
+                    if p.step % cfg.save_every == 0 or stopped is not None:
+                        self._save_step(len(batches))
+                    if stopped is not None:
+                        break
+                # The end of an optimizer step (taken or skipped): stop here if any rank was signalled.
+                if stop_agreed if self.dist.enabled else stop.requested:
+                    raise self._interrupt(stop, len(batches), bar, logger)
             else:  # the epoch ran out (unless a save at its last batch already rolled it over)
                 if p.batch_in_epoch >= len(batches):
                     p.epoch, p.batch_in_epoch = p.epoch + 1, 0
+                stopped = self._stop_reason()
         bar.close()
+        if distributed.any_true(stop.requested, self.dist):
+            raise self._interrupt(stop, len(batches), logger)
         if p.last_eval_step != p.step:
             self._after_eval(self.evaluate(cfg.eval_split), logger)
             self.save()
