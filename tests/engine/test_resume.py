@@ -150,3 +150,12 @@ def test_a_second_signal_exits_at_once(drawing_env, drawing_overrides, tmp_path)
     assert "second stop signal (SIGINT): exiting at once" in done.stderr
     assert "Traceback" not in done.stderr
     assert ckpt.latest_checkpoint(run_dir / "checkpoints").name == "step_00000003"  # no save after the signals
+
+
+def test_an_early_stopped_run_stays_stopped_when_run_again(drawing_config):
+    cfg = drawing_config("trainer.lr=1e-9", "trainer.warmup_steps=0", "trainer.max_steps=200", "trainer.eval_every=5",
+                         "trainer.early_stopping_patience=1", "trainer.save_every=5")
+    first = _trainer(cfg).fit()
+    assert first["stopped"] == "early_stopping" and first["steps"] < 200
+    again = _trainer(cfg)
+    assert again.fit() == first and again.progress.step == first["steps"]  # no step trained after the stop
