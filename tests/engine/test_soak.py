@@ -155,9 +155,10 @@ def test_many_kills_and_stops_end_as_an_uninterrupted_run(tmp_path, drawing_env,
         launcher.start([*overrides, f"run_dir={reference}"])
         assert launcher.wait() == 0, note
 
-        # 2 kills at any moment from the start (building, loading, the first steps), 10 in the middle of
-        # training (often inside a save), and 2 SIGTERMs; then one run to the end.
-        plan = ["kill-early"] * 2 + ["kill"] * 10 + ["term"] * 2
+        # 2 kills at any moment from the start (building, loading, the first steps), 3 while a checkpoint
+        # is being written, 7 anywhere in training (some inside a save too), and 2 SIGTERMs; then one
+        # run to the end.
+        plan = ["kill-early"] * 2 + ["kill-in-save"] * 3 + ["kill"] * 7 + ["term"] * 2
         rng.shuffle(plan)
         plan.append("finish")
         command = [*overrides, f"run_dir={soaked}"]
@@ -176,6 +177,9 @@ def test_many_kills_and_stops_end_as_an_uninterrupted_run(tmp_path, drawing_env,
                 _wait_until(lambda to=target: _last_logged_step(soaked) >= to, f"attempt {number} trains on {note}",
                             launcher)
                 time.sleep(rng.uniform(0.0, 0.03))
+                if action == "kill-in-save":
+                    _wait_until(lambda: any((soaked / "checkpoints").glob(".tmp_step_*")),
+                                f"attempt {number} writes a checkpoint {note}", launcher)
             assert not (soaked / "results.json").exists(), f"the run finished before attempt {number} {note}"
             signalled_at = _last_logged_step(soaked)
             os.kill(pid, signal.SIGTERM if action == "term" else signal.SIGKILL)
