@@ -32,7 +32,7 @@ from .table_report import COLUMNS, ROW_TITLES, best_lrs, load_runs, render, run_
 
 SIZES = {  # recipe preset, learning rates, seeds, how rates are tuned
     "default": {"preset": None, "lrs": (1e-4, 3e-4, 1e-3, 3e-3), "seeds": (0, 1, 2), "tune": "all"},
-    "quick": {"preset": "quick", "lrs": (3e-4, 1e-3, 3e-3), "seeds": (0, 1, 2), "tune": "first"},
+    "quick": {"preset": "quick", "lrs": (3e-4, 3e-3), "seeds": (0, 1, 2), "tune": "first"},
     "smoke": {"preset": "smoke", "lrs": (1e-3, 3e-3), "seeds": (0, 1), "tune": "first"},
 }
 DEFAULT_ROWS = ("pretrained", "statistics_only", "default", "finetuned")
@@ -87,6 +87,27 @@ def task_baselines(out: Path, task: str, *, preset: str | None, extra: list[str]
     cache.parent.mkdir(parents=True, exist_ok=True)
     cache.write_text(json.dumps(result, indent=1))
     return result
+
+
+def setup_line(task: str, *, preset: str | None, extra: list[str]) -> str:
+    """What one column trains on, in a line: the inputs, the data size, the backbone and the training budget."""
+    from ssl_universal.config import load_config
+
+    cfg = load_config(_overrides(task, preset, extra))
+    t, m, tr = cfg.task, cfg.model, cfg.trainer
+    if t.name == "listops":
+        what = (f"{t.num_train} expressions (depth ≤ {t.max_depth}, ≤ {t.max_args} arguments, lengths {t.min_expression_length}–"
+                f"{t.max_expression_length}), cut at {t.max_length} tokens")
+    elif t.name == "image_patches":
+        side = {"digits": 8, "mnist": 28, "fashion_mnist": 28, "cifar10": 32}[t.dataset] // t.downsample
+        what = (f"{t.dataset} {side}×{side}{' (averaged down ×' + str(t.downsample) + ')' if t.downsample > 1 else ''} in "
+                f"{t.patch_size}×{t.patch_size} patches = {(side // t.patch_size) ** 2} vectors; "
+                f"{t.limit_train or 'all'} training images")
+    else:
+        what = f"n={t.n} bits, {t.patterns} strings, {t.num_train} training examples"
+    layers = f"its first {m.num_layers} layers" if m.num_layers else "all layers"
+    return (f"{what}; backbone {m.backbone} ({layers}); ≤ {tr.max_steps} steps of {tr.batch_size}, valid every "
+            f"{tr.eval_every}, early stop after {tr.early_stopping_patience} evals without gain")
 
 
 def _numbers(text: str, kind):
@@ -152,7 +173,8 @@ def main(argv: list[str]) -> int:
     runs = [r for r in load_runs(out) if r.task in tasks and r.row in rows and r.lr in lrs and r.seed in seeds]
     header = (f"# FPT table ({args.size}: rates {', '.join(f'{lr:.0e}' for lr in lrs)}, seeds {', '.join(map(str, seeds))}, "
               f"tuned on {'every seed' if tune == 'all' else 'the first seed'})")
-    text = render(runs, baselines, rows, tasks, header=header)
+    setups = {t: setup_line(t, preset=size["preset"], extra=args.override) for t in tasks}
+    text = render(runs, baselines, rows, tasks, header=header, setups=setups)
     (out / "table.md").write_text(text)
     print(text)
     print(f"wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min; written {out / 'table.md'}")

@@ -21,9 +21,9 @@ COLUMNS = {
     "fashion_lra": ("fashion_lra", "C10 LRA†"),
 }
 PROXIES = {
-    "digits": "MNIST† = PROXY: scikit-learn's 8×8 digits in 2×2 patches (not MNIST)",
-    "fashion": "C10† = PROXY: Fashion-MNIST (grey clothing, 28×28) in 4×4 patches, standing in for CIFAR-10",
-    "fashion_lra": "C10 LRA† = PROXY: Fashion-MNIST one pixel per token (averaged to 14×14), standing in for grey CIFAR-10 LRA",
+    "digits": "MNIST† = PROXY: scikit-learn's 8×8 handwritten digits as patches, standing in for MNIST",
+    "fashion": "C10† = PROXY: Fashion-MNIST (grey clothing, 28×28) as patches, standing in for CIFAR-10",
+    "fashion_lra": "C10 LRA† = PROXY: Fashion-MNIST one pixel per token, standing in for grey CIFAR-10 LRA",
 }
 ROW_TITLES = {"pretrained": "pretrained", "statistics_only": "statistics only", "default": "default (random init)",
               "finetuned": "pretrained, fully fine-tuned", "scratch_trained": "random init, fully trained"}
@@ -91,11 +91,16 @@ def _mean_std(values: list[float]) -> str:
 
 
 def best_lrs(runs: list[RunResult]) -> dict[tuple[str, str], float]:
-    """(task, row) -> the learning rate whose runs have the highest mean valid score (ties: the smaller lr)."""
-    by_cell: dict[tuple[str, str], dict[float, list[float]]] = defaultdict(lambda: defaultdict(list))
+    """(task, row) -> the learning rate with the highest mean valid score over the seeds that every rate of the cell
+    has (ties: the smaller rate). Rates tuned on the first seed are so judged by that seed alone, as they were chosen."""
+    by_cell: dict[tuple[str, str], dict[float, dict[int, float]]] = defaultdict(lambda: defaultdict(dict))
     for r in runs:
-        by_cell[(r.task, r.row)][r.lr].append(r.valid)
-    return {cell: max(sorted(lrs), key=lambda lr: float(np.mean(lrs[lr]))) for cell, lrs in by_cell.items()}
+        by_cell[(r.task, r.row)][r.lr][r.seed] = r.valid
+    chosen = {}
+    for cell, lrs in by_cell.items():
+        common = set.intersection(*(set(seeds) for seeds in lrs.values()))
+        chosen[cell] = max(sorted(lrs), key=lambda lr: float(np.mean([lrs[lr][s] for s in (common or lrs[lr])])))
+    return chosen
 
 
 def _grid(curves: list[list[tuple[int, float]]]) -> list[int]:
@@ -112,7 +117,7 @@ def _best_so_far(curve: list[tuple[int, float]], step: int) -> float:
 
 
 def render(runs: list[RunResult], baselines: dict[str, dict], rows: list[str], tasks: list[str], *,
-           header: str = "") -> str:
+           header: str = "", setups: dict[str, str] | None = None) -> str:
     """The Markdown report: the table, the paper's figures, the sweep, the budget curves, convergence, baselines."""
     chosen = best_lrs(runs)
     cell_runs: dict[tuple[str, str], list[RunResult]] = defaultdict(list)
@@ -140,6 +145,8 @@ def render(runs: list[RunResult], baselines: dict[str, dict], rows: list[str], t
     notes = [PROXIES[t] for t in tasks if t in PROXIES]
     if notes:
         lines += [""] + [f"- {n}" for n in notes]
+    if setups:
+        lines += ["", "What ran (each column):", ""] + [f"- {COLUMNS[t][1]}: {setups[t]}" for t in tasks if t in setups]
     lines += ["", "## The learning-rate sweep (valid / test, mean ± std over the seeds run at that rate)", ""]
     for task in tasks:
         lrs = sorted({r.lr for r in runs if r.task == task})

@@ -93,3 +93,16 @@ def test_gpt2_folder_runs_the_bit_task_with_its_module_names_frozen(tmp_path):
     batch = task.collate([task.dataset("train")[i] for i in range(4)])
     assert model(**batch)["logits"].shape == (4, 5, 2)
     assert np.isfinite(float(model(**batch)["loss"].detach()))
+
+
+def test_the_best_rate_is_judged_on_the_seeds_every_rate_has():
+    from ssl_universal_plugins.fpt.table_report import RunResult, best_lrs
+
+    def result(lr, seed, valid):
+        return RunResult("xor", "pretrained", lr, seed, valid, valid, 10, "max_steps")
+
+    # tuned on seed 0: 3e-3 won there; its later seeds are worse than 1e-3's single run, which must not win afterwards
+    runs = [result(1e-3, 0, 70.0), result(3e-3, 0, 72.0), result(3e-3, 1, 60.0), result(3e-3, 2, 61.0)]
+    assert best_lrs(runs) == {("xor", "pretrained"): 3e-3}
+    every_seed = [result(1e-3, 0, 70.0), result(1e-3, 1, 70.0), result(3e-3, 0, 72.0), result(3e-3, 1, 60.0)]
+    assert best_lrs(every_seed) == {("xor", "pretrained"): 1e-3}  # mean 70 beats mean 66
