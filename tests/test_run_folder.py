@@ -41,7 +41,7 @@ def test_keys_that_only_change_logging_resume_the_same_run(toy_config):
     first = train(cfg)
     again = train(toy_config("trainer.max_steps=10", "trainer.log_every=1", "trainer.progress_bar=true",
                              "trainer.keep_last=3"))
-    assert again == first
+    assert {k: v for k, v in again.items() if k != "timing"} == {k: v for k, v in first.items() if k != "timing"}
     info = json.loads((Path(cfg.run_dir) / "run_info.json").read_text())
     assert [r["from_step"] for r in info["resumes"]] == [10] and "config_changes" not in info
     tests = [r for r in map(json.loads, (Path(cfg.run_dir) / "metrics.jsonl").read_text().splitlines())
