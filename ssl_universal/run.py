@@ -87,6 +87,8 @@ def train(cfg: DictConfig) -> dict[str, Any]:
     :data:`~ssl_universal.errors.EXIT_INTERRUPTED` from the command line).
     """
     trainer_cfg: TrainerConfig = OmegaConf.to_object(cfg.trainer)
+    if trainer_cfg.threads is not None:
+        torch.set_num_threads(trainer_cfg.threads)
     dist = distributed.init(trainer_cfg.device)
     run_dir_given = bool(cfg.run_dir)
     run_dir = Path(cfg.run_dir) if cfg.run_dir else default_run_dir(cfg)

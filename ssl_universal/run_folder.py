@@ -31,7 +31,7 @@ RUN_FILES = (CONFIG_FILE, RUN_INFO_FILE, "metrics.jsonl", "results.json", "check
 UNCOMPARED_KEYS = frozenset({
     "run_dir", "resume", "replace", "allow_config_change",
     "trainer.log_every", "trainer.progress_bar", "trainer.tensorboard", "trainer.num_workers",
-    "trainer.save_every", "trainer.keep_last",
+    "trainer.save_every", "trainer.keep_last", "trainer.threads", "trainer.eval_batch_size",
 })
 
 _ABSENT = "<absent>"

@@ -20,7 +20,7 @@ class TrainerConfig:
     batch_size: int = bounded(32, ge=1)  # examples per global batch (split across ranks under torchrun)
     max_tokens: int | None = bounded(None, ge=1)  # token budget per batch instead of a fixed batch_size (padded tokens)
     bucket_by_length: bool = True  # batch examples of similar length together to cut padding
-    eval_batch_size: int | None = bounded(None, ge=1)  # examples per eval batch (default: batch_size)
+    eval_batch_size: int | None = bounded(None, ge=1)  # examples per eval batch (default: 2 x batch_size; no gradients)
     grad_accum_steps: int = bounded(1, ge=1)  # micro-batches per optimizer step
     optimizer: str = choice("adamw", "sgd")  # optimizer family
     lr: float = bounded(5e-5, gt=0)  # peak learning rate
@@ -46,6 +46,7 @@ class TrainerConfig:
     tensorboard: bool = True  # write TensorBoard event files
     max_nonfinite_steps: int = bounded(20, ge=0)  # stop with an error after this many NaN/inf losses
     num_workers: int = bounded(0, ge=0)  # DataLoader worker processes for collation
+    threads: int | None = bounded(None, ge=1)  # CPU threads for torch (None: torch's default, one per core); on a busy machine 1 can be faster
 
     def validate(self, run: Any = None) -> None:
         if len(self.adam_betas) != 2 or not all(0 <= b < 1 for b in self.adam_betas):

@@ -21,7 +21,8 @@ from ..errors import CheckpointError, ConfigError, NonFiniteLossError, TrainingI
 from . import checkpoint as ckpt
 from . import distributed, signals
 from .logging import MetricsLogger
-from .precision import autocast, grad_scaler
+from .console import Clock, start_line
+from .precision import autocast, grad_scaler, precision_advice
 
 log = logging.getLogger("ssl_universal")
 
@@ -43,6 +44,8 @@ class Progress:
     window_count: int = 0
     last_eval_step: int = -1
     best_eval: dict = field(default_factory=dict)  # eval metrics at best_step
+    wall_s: float = 0.0  # training wall seconds before this process (summed over resumed segments)
+    cpu_s: float = 0.0  # CPU seconds of those segments (all threads)
 
 
 def _to_device(batch: dict, device: torch.device) -> dict:
@@ -74,8 +77,9 @@ class Trainer:
         self.best_mode = cfg.best_mode or task.best_mode
         if self.best_mode not in ("max", "min"):
             raise ConfigError(f"trainer.best_mode: expected max or min, got {self.best_mode!r}")
-        if cfg.precision == "fp16" and self.device.type == "cpu":
-            log.warning("fp16 autocast on CPU is slow and rarely useful; bf16 is the CPU choice")
+        advice = precision_advice(cfg.precision, self.device)
+        if advice and self.dist.is_main:
+            log.warning(advice)
 
         self.model = model.to(self.device)  # the plain module: what is saved and loaded
         self.train_model: torch.nn.Module = self.model
@@ -85,9 +89,13 @@ class Trainer:
             ids = [self.device.index] if self.device.type == "cuda" else None
             self.train_model = DistributedDataParallel(self.train_model, device_ids=ids)
         self.optimizer = self._build_optimizer()
-        warmup = cfg.warmup_steps or int(cfg.warmup_ratio * cfg.max_steps)
+        # Training length in optimizer steps: max_steps, or fewer when max_epochs ends the run first; the
+        # schedule decays over it, so an epoch-measured run reaches the end of its schedule.
+        self.steps_per_epoch = max(len(self._plan("train", train=True).epoch_batches(0)) // cfg.grad_accum_steps, 1)
+        self.total_steps = cfg.max_steps if cfg.max_epochs is None else min(cfg.max_steps, cfg.max_epochs * self.steps_per_epoch)
+        warmup = cfg.warmup_steps or int(cfg.warmup_ratio * self.total_steps)
         self.scheduler = get_scheduler(SCHEDULES[cfg.schedule], self.optimizer, num_warmup_steps=warmup,
-                                       num_training_steps=cfg.max_steps)
+                                       num_training_steps=self.total_steps)
         self.scaler = grad_scaler(cfg.precision, self.device)
         self.progress = Progress()
         self.ckpt_dir = self.run_dir / "checkpoints"
@@ -108,7 +116,7 @@ class Trainer:
 
     def _plan(self, split: str, *, train: bool) -> BatchPlan:
         cfg = self.cfg
-        batch_size = cfg.batch_size if train else (cfg.eval_batch_size or cfg.batch_size)
+        batch_size = cfg.batch_size if train else (cfg.eval_batch_size or 2 * cfg.batch_size)  # no gradients: room for more
         return BatchPlan(
             self.task.lengths(split), batch_size=batch_size, max_tokens=cfg.max_tokens,
             bucket_by_length=cfg.bucket_by_length, shuffle=train, seed=self.seed,
@@ -143,6 +151,9 @@ class Trainer:
     def save(self) -> None:
         """Checkpoint the current step (every rank takes part; rank 0 writes)."""
         rng = distributed.gather_objects({"global": ckpt.rng_state(), "task": self.task.rng_state()}, self.dist)
+        clock = getattr(self, "clock", None)
+        if clock is not None:  # the time spent so far travels with the checkpoint
+            self.progress.wall_s, self.progress.cpu_s = clock.wall, clock.cpu
         if self.dist.is_main:
             meta = {"epoch": self.progress.epoch, "batch_in_epoch": self.progress.batch_in_epoch,
                     "world_size": self.dist.world_size}
@@ -300,7 +311,7 @@ class Trainer:
             where = "no checkpoint yet: the run will start from step 0"
         else:
             where = f"checkpoint {self.ckpt_dir / ckpt.checkpoint_name(p.step)}"
-        message = (f"stopped by {stop.name} after step {p.step} of {self.cfg.max_steps} ({where}); "
+        message = (f"stopped by {stop.name} after step {p.step} of {self.total_steps} ({where}); "
                    f"run the same command again to resume")
         if self.dist.is_main:
             log.warning(message)
@@ -319,7 +330,12 @@ class Trainer:
                                resume_step=p.step if resumed else None, once_splits=(cfg.test_split,))
         plan = self._plan("train", train=True)
         self.model.train()
-        bar = tqdm(total=cfg.max_steps, initial=p.step, disable=not (cfg.progress_bar and self.dist.is_main),
+        clock = self.clock = Clock(p.wall_s, p.cpu_s)
+        console = self.dist.is_main and not cfg.progress_bar  # with no bar, a status line every log_every steps
+        if self.dist.is_main:
+            log.info(start_line(self.task, self.model, cfg, device=self.device, total_steps=self.total_steps,
+                                steps_per_epoch=self.steps_per_epoch, start_step=p.step, world_size=self.dist.world_size))
+        bar = tqdm(total=self.total_steps, initial=p.step, disable=not (cfg.progress_bar and self.dist.is_main),
                    desc="train", dynamic_ncols=True)
         micro, skip_step = 0, False
         window_tokens, window_examples, window_start = 0, 0, time.perf_counter()
@@ -376,6 +392,8 @@ class Trainer:
                                   "tokens_per_s": window_tokens * self.dist.world_size / elapsed}
                         logger.log(p.step, "train", values)
                         bar.set_postfix(loss=f"{values['loss']:.4f}")
+                        if console:
+                            log.info(clock.status(p.step, self.total_steps, values["loss"], values["examples_per_s"]))
                         p.window_loss, p.window_count = 0.0, 0
                         window_tokens, window_examples, window_start = 0, 0, time.perf_counter()
                     if p.step % cfg.eval_every == 0 or p.step >= cfg.max_steps:
@@ -418,6 +436,10 @@ class Trainer:
             "best_metric": self.best_metric, "best_mode": self.best_mode, "best_step": p.best_step,
             "best_value": p.best_value, "best": p.best_eval,
             "test": test, "steps": p.step, "stopped": stopped, "nonfinite_skipped": p.nonfinite_skipped,
+            # Seconds of training and evaluation, summed over resumed segments (start-up outside); the
+            # one part of results.json that differs between an interrupted run and an uninterrupted one.
+            "timing": {"wall_s": round(self.clock.wall, 3), "cpu_s": round(self.clock.cpu, 3),
+                       "threads": torch.get_num_threads()},
         }
         if self.dist.is_main:
             ckpt.atomic_write_text(self.run_dir / "results.json", json.dumps(results, indent=2))

@@ -84,3 +84,17 @@ def drawing_config(drawing_plugin_dir, tmp_path):
                             *overrides])
 
     return make
+
+
+@pytest.fixture
+def results_of():
+    """``results_of(path)``: a run's results.json without its ``timing`` (wall and CPU seconds differ
+    between any two runs, the rest must not)."""
+    import json
+
+    def read(path) -> dict:
+        results = json.loads(Path(path).read_text())
+        results.pop("timing", None)
+        return results
+
+    return read

@@ -130,7 +130,7 @@ def _without_timing(path):
 
 
 @pytest.mark.slow
-def test_resume_after_sigkill_is_bit_identical(tmp_path, cli_env):
+def test_resume_after_sigkill_is_bit_identical(tmp_path, cli_env, results_of):
     """Kill -9 a run mid-training, resume it, and compare with a run never stopped."""
     command = [sys.executable, "-m", "ssl_universal.cli", "train", *RESUME_OVERRIDES]
     reference, killed = tmp_path / "reference", tmp_path / "killed"
@@ -154,8 +154,8 @@ def test_resume_after_sigkill_is_bit_identical(tmp_path, cli_env):
     subprocess.run([*command, f"run_dir={killed}"], env=cli_env, check=True, capture_output=True, timeout=600)
 
     assert killed_at < "step_00000090"
-    ref_results = json.loads((reference / "results.json").read_text())
-    res_results = json.loads((killed / "results.json").read_text())
+    ref_results = results_of(reference / "results.json")
+    res_results = results_of(killed / "results.json")
     assert res_results == ref_results
     ref_w, res_w = load_file(reference / "best" / "model.safetensors"), load_file(killed / "best" / "model.safetensors")
     assert all(torch.equal(ref_w[k], res_w[k]) for k in ref_w)

@@ -78,7 +78,7 @@ def _train_steps(run_dir: Path) -> list[int]:
 
 @pytest.mark.slow
 @pytest.mark.skipif(not Path("/proc/self/task").is_dir(), reason="finds torchrun's workers through /proc")
-def test_sigterm_to_one_rank_stops_every_rank_after_the_same_step(tmp_path, cli_env):
+def test_sigterm_to_one_rank_stops_every_rank_after_the_same_step(tmp_path, cli_env, results_of):
     """Rank 1 alone is signalled; both ranks save the same step, and the resumed run ends as one never stopped."""
     from safetensors.torch import load_file
 
@@ -109,7 +109,7 @@ def test_sigterm_to_one_rank_stops_every_rank_after_the_same_step(tmp_path, cli_
 
     done = subprocess.run([*launcher, f"run_dir={stopped}"], env=cli_env, capture_output=True, text=True, timeout=600)
     assert done.returncode == 0, done.stderr[-3000:]
-    assert json.loads((stopped / "results.json").read_text()) == json.loads((reference / "results.json").read_text())
+    assert results_of(stopped / "results.json") == results_of(reference / "results.json")
     final = "checkpoints/step_00000060/model.safetensors"
     ref, res = load_file(reference / final), load_file(stopped / final)
     assert all(torch.equal(ref[k], res[k]) for k in ref)

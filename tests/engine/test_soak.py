@@ -143,7 +143,7 @@ def _without_timing(path: Path) -> list[dict]:
 
 
 @pytest.mark.slow
-def test_many_kills_and_stops_end_as_an_uninterrupted_run(tmp_path, drawing_env, drawing_overrides):
+def test_many_kills_and_stops_end_as_an_uninterrupted_run(tmp_path, drawing_env, drawing_overrides, results_of):
     overrides = [*drawing_overrides, f"trainer.max_steps={MAX_STEPS}"]
     seed = int(os.environ.get("SOAK_SEED", time.time_ns() % 100_000))
     rng = random.Random(seed)
@@ -197,7 +197,7 @@ def test_many_kills_and_stops_end_as_an_uninterrupted_run(tmp_path, drawing_env,
     finally:
         launcher.close()
 
-    assert json.loads((soaked / "results.json").read_text()) == json.loads((reference / "results.json").read_text())
+    assert results_of(soaked / "results.json") == results_of(reference / "results.json")
     final = ckpt.checkpoint_name(MAX_STEPS)
     for name in (f"checkpoints/{final}/{ckpt.MODEL_FILE}", f"best/{ckpt.MODEL_FILE}"):
         assert not _same(load_file(reference / name), load_file(soaked / name)), f"{name} differs {note}"

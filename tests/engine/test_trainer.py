@@ -137,3 +137,37 @@ def test_eval_command_scores_a_finished_run(toy_config, cli):
     results = train(cfg)
     out = json.loads(cli("eval", cfg.run_dir, "--split", "test").stdout)
     assert out["accuracy"] == pytest.approx(results["test"]["accuracy"])
+
+
+def test_the_console_says_what_the_run_does_and_results_hold_its_time(toy_config, caplog):
+    cfg = toy_config("trainer.threads=1")  # the toy preset logs every 5 steps with no progress bar
+    with caplog.at_level("INFO", logger="ssl_universal"):
+        results = train(cfg)
+    start = [m for m in caplog.messages if m.startswith("training ")]
+    assert len(start) == 1 and "examples train 256, valid 64, test 64" in start[0]
+    assert "30 steps" in start[0] and "1 threads" in start[0] and "fp32" in start[0]
+    status = [m for m in caplog.messages if m.startswith("step ")]
+    assert [s.split()[1] for s in status] == [f"{k}/30" for k in (5, 10, 15, 20, 25, 30)]
+    assert all(" ex/s " in s and " eta " in s for s in status)
+    timing = results["timing"]
+    assert timing["threads"] == 1 and timing["wall_s"] > 0 and timing["cpu_s"] > 0
+
+
+def test_max_epochs_sets_the_length_of_the_schedule(toy_config):
+    cfg = toy_config("trainer.max_steps=1000", "trainer.max_epochs=2", "trainer.eval_every=100", "trainer.log_every=1",
+                     "trainer.lr=0.01", "trainer.warmup_steps=0")
+    results = train(cfg)
+    assert results["steps"] == 32 and results["stopped"] == "max_epochs"  # 256 examples / 16 a batch, 2 epochs
+    lrs = [r["lr"] for r in _records(cfg.run_dir, "train")]
+    assert lrs[0] == pytest.approx(0.01 * 31 / 32) and lrs[-1] == pytest.approx(0.0)  # decays to 0 at the last step
+
+
+def test_a_precision_the_cpu_emulates_gets_advice(monkeypatch):
+    from ssl_universal.engine import precision
+
+    monkeypatch.setattr(precision, "cpu_slowdown", lambda name: 40.0)
+    advice = precision.precision_advice("bf16", torch.device("cpu"))
+    assert "40x slower than fp32" in advice and "trainer.precision=fp32" in advice
+    assert precision.precision_advice("fp32", torch.device("cpu")) is None
+    monkeypatch.setattr(precision, "cpu_slowdown", lambda name: 1.1)
+    assert precision.precision_advice("bf16", torch.device("cpu")) is None  # a CPU with native bf16: no warning
