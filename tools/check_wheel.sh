@@ -62,8 +62,8 @@ for recipe in $(cd "$repo/recipes" && find . -name '*.yaml' | sed 's|^\./||; s|\
 done
 echo "check_wheel: ssl-universal list shows every built-in plugin and recipe"
 
-env -u PYTHONPATH SSL_UNIVERSAL_CACHE="$work/cache" "$cli" train recipe=dna/splice task.num_train=64 task.num_eval=32 \
-    model.num_layers=1 trainer.max_steps=6 trainer.batch_size=16 trainer.eval_every=6 trainer.tensorboard=false \
+env -u PYTHONPATH SSL_UNIVERSAL_CACHE="$work/cache" "$cli" train recipe=dna/splice preset=smoke \
+    trainer.threads=1 \
     run_dir="$work/run" > train.json
 "$work/venv/bin/python" -c "
 import json, sys

@@ -16,7 +16,12 @@ def prepare_listops(argv: list[str]) -> int:
     """Write generated ListOps in LRA's format: <task>_train.tsv, <task>_val.tsv, <task>_test.tsv (Source<TAB>Target)."""
     from .listops import generate, write_tsv
 
-    p = argparse.ArgumentParser(prog="ssl-universal prepare-listops", description=prepare_listops.__doc__)
+    p = argparse.ArgumentParser(
+        prog="ssl-universal prepare-listops", description=prepare_listops.__doc__,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+        epilog="examples:\n  ssl-universal prepare-listops --out data/listops\n"
+               "  ssl-universal prepare-listops --out data/lra_like --max-depth 10 --max-args 10 --min-length 500 --max-length 2000\n"
+               "then: ssl-universal train recipe=fpt/listops task.data_dir=data/listops")
     p.add_argument("--out", required=True, help="output folder (then: task.data_dir=OUT)")
     p.add_argument("--task", default="basic", help="file prefix, as LRA's 'basic'")
     p.add_argument("--num-train", type=int, default=2000)
