@@ -100,6 +100,9 @@ def _import(info: PluginInfo, load) -> PluginInfo:
             load()
         except Exception:  # a broken plugin must not take the others down
             info.error = traceback.format_exc(limit=-3).strip()
+    if info.error is None and info.module:
+        for table in (registry.TASKS, registry.MODELS, registry.TOKENIZERS):
+            table.claim(info.module, info.name)
     return _record(info)
 
 

@@ -108,6 +108,15 @@ class Registry:
 
         return decorator
 
+    def claim(self, module: str, plugin: str) -> None:
+        """Entries registered by ``module`` or its submodules belong to ``plugin``: discovery calls this
+        after importing a plugin, so the attribution holds even when a plugin module was imported
+        before discovery ran (e.g. by a script importing it directly)."""
+        for name, entry in self._entries.items():
+            owner = getattr(entry.obj, "__module__", "") or ""
+            if owner == module or owner.startswith(module + "."):
+                self._entries[name] = dataclasses.replace(entry, plugin=plugin)
+
     def unregister(self, name: str) -> None:
         self._entries.pop(name, None)
 

@@ -170,3 +170,16 @@ def test_list_reports_a_broken_plugin(cli, cli_env, tmp_path):
     assert result.returncode == 1
     assert "failed to import" in result.stdout and "nonexistent_dep" in result.stdout
     assert "toy_majority" in result.stdout  # the others still load
+
+
+def test_a_plugin_imported_before_discovery_is_still_attributed_to_it():
+    script = textwrap.dedent("""
+        import json
+        import ssl_universal_plugins.dna.commands  # a script importing a plugin module first
+        from ssl_universal.plugins import load_plugins
+        from ssl_universal.registry import TASKS
+        load_plugins()
+        print(json.dumps(TASKS.get("dna_classification").plugin))
+    """)
+    out = subprocess.run([sys.executable, "-c", script], capture_output=True, text=True, check=True, timeout=120)
+    assert json.loads(out.stdout.strip().splitlines()[-1]) == "dna"
