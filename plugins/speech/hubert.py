@@ -13,6 +13,7 @@ import torch.nn.functional as F
 from torch import nn
 
 from ssl_universal.errors import ConfigError
+from ssl_universal.models.backbone import quiet_transformers
 
 from .upstreams import hubert_config, resolve_upstream
 
@@ -110,7 +111,8 @@ class HubertPretrainModel(nn.Module):
             config = HubertConfig.from_pretrained(folder)
             # masked_spec_embed exists only when the config allows time masking
             overrides["mask_time_prob"] = config.mask_time_prob or 0.05
-            self.hubert = HubertModel.from_pretrained(folder, **overrides)
+            with quiet_transformers():  # no "Loading weights" bar: the run reports what matters
+                self.hubert = HubertModel.from_pretrained(folder, **overrides)
             log.info("continuing from %s", folder)
         else:
             config = hubert_config(cfg.size)

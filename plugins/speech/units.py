@@ -14,6 +14,7 @@ import torch
 
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.metrics import merge_repeated_units
+from ssl_universal.models.backbone import quiet_transformers
 from ssl_universal.schema import choice
 
 from .audio import load_audio, read_manifest
@@ -60,7 +61,8 @@ class HubertFeatures:
         if (path / "config.json").is_file():
             from transformers import HubertModel
 
-            self.model = HubertModel.from_pretrained(str(path)).to(self.device).eval()
+            with quiet_transformers():
+                self.model = HubertModel.from_pretrained(str(path)).to(self.device).eval()
             cfg = self.model.config
             self.kind, self.num_layers, self.dim = "hf", cfg.num_hidden_layers, cfg.hidden_size
             stride = int(np.prod(cfg.conv_stride))

@@ -8,6 +8,7 @@ from pathlib import Path
 import torch
 
 from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.models.backbone import quiet_transformers
 
 log = logging.getLogger(__name__)
 
@@ -106,7 +107,8 @@ def load_upstream(path: str | Path, *, arch: str = "hubert_base") -> torch.nn.Mo
     from transformers import AutoModel
 
     folder = resolve_upstream(path, arch=arch)
-    model = AutoModel.from_pretrained(str(folder))
+    with quiet_transformers():  # no "Loading weights" bar: the run reports what matters
+        model = AutoModel.from_pretrained(str(folder))
     if not hasattr(model, "_get_feat_extract_output_lengths"):
         raise DataError(f"{folder}: {type(model).__name__} is not a speech encoder with a convolutional front end "
                         "(expected HuBERT, wav2vec 2.0 or WavLM)")
