@@ -1,0 +1,108 @@
+"""GLUE-like English *proxy* tasks made offline from Debian's fortunes (no GLUE set ships in any package).
+
+* ``acceptability`` (a CoLA proxy): a real sentence (label ``acceptable``) or the same words locally
+  disordered (``unacceptable``): two neighbouring words swapped, or a window of three words shuffled.
+  The first and last word never move, so a capital letter or the final punctuation gives nothing
+  away; each source sentence appears once, in one form only, so no pair can be compared.
+* ``topic`` (an SST/topic proxy): a fortune → the file it comes from (computers, food, law, startrek).
+
+Labelled "proxy" wherever they are shown: they are made from real text by rule, not annotated.
+"""
+
+from __future__ import annotations
+
+import random
+import re
+from functools import lru_cache
+from pathlib import Path
+
+from ssl_universal.errors import DataError
+
+FORTUNES_DIR = "/usr/share/games/fortunes"
+TOPICS = ("computers", "food", "law", "startrek")
+SENTENCE_SOURCES = ("computers", "education", "food", "fortunes", "humorists", "law", "literature", "people",
+                    "platitudes", "politics", "science", "wisdom", "work")
+ACCEPTABILITY_LABELS = ("acceptable", "unacceptable")
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
+SPLIT_SHARES = {"train": (0.0, 0.8), "valid": (0.8, 0.9), "test": (0.9, 1.0)}
+
+
+def read_fortunes(category: str, fortunes_dir: str = FORTUNES_DIR) -> list[str]:
+    """Entries of one fortunes file, attribution lines ("-- Kirk") cut, whitespace collapsed, duplicates dropped."""
+    path = Path(fortunes_dir) / category
+    if not path.is_file():
+        raise DataError(f"fortunes file {path} not found; `apt-get install -y fortunes fortunes-min`, or set task.fortunes_dir")
+    out: dict[str, None] = {}
+    for entry in path.read_text(encoding="utf-8", errors="replace").split("\n%\n"):
+        lines = []
+        for line in entry.splitlines():
+            if line.strip().startswith("--"):
+                break
+            lines.append(line)
+        text = " ".join(" ".join(lines).replace("%", " ").split())
+        if 20 <= len(text) <= 400:
+            out[text] = None
+    return list(out)
+
+
+def _share(items: list, split: str, seed: int) -> list:
+    items = sorted(items)
+    random.Random(seed).shuffle(items)
+    low, high = SPLIT_SHARES[split]
+    return items[round(low * len(items)) : round(high * len(items))]
+
+
+def disorder(words: list[str], rng: random.Random) -> list[str] | None:
+    """The words with a local change inside (never the first or last word), or None when none changes them."""
+    inner = range(1, len(words) - 1)
+    for _ in range(10):
+        out = list(words)
+        if rng.random() < 0.5 or len(inner) < 3:
+            i = rng.randrange(1, len(words) - 2)  # swap i and i + 1, both inner
+            out[i], out[i + 1] = out[i + 1], out[i]
+        else:
+            i = rng.randrange(1, len(words) - 3)
+            window = out[i : i + 3]
+            rng.shuffle(window)
+            out[i : i + 3] = window
+        if [w.lower() for w in out] != [w.lower() for w in words]:
+            return out
+    return None
+
+
+@lru_cache(maxsize=8)
+def _sentences(fortunes_dir: str, min_words: int, max_words: int) -> tuple[str, ...]:
+    found: dict[str, None] = {}
+    for category in SENTENCE_SOURCES:
+        for entry in read_fortunes(category, fortunes_dir):
+            for sentence in _SENTENCE_END.split(entry):
+                words = sentence.split()
+                if min_words <= len(words) <= max_words and sentence[-1] in ".!?":
+                    found[" ".join(words)] = None
+    return tuple(found)
+
+
+def acceptability_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR) -> list[tuple[str, str]]:
+    """(sentence, label) pairs, balanced; a sentence is in one split only."""
+    sentences = _share(list(_sentences(fortunes_dir, 6, 25)), split, seed)
+    rng = random.Random(f"{seed}-{split}")
+    rows = []
+    for n, sentence in enumerate(sentences[:size]):
+        words = sentence.split()
+        changed = disorder(words, rng) if n % 2 else None
+        rows.append((" ".join(changed), "unacceptable") if changed else (sentence, "acceptable"))
+    if len(rows) < size:
+        raise DataError(f"{fortunes_dir}: only {len(rows)} sentences for the {split} split, asked for {size}; lower task.num_train / num_eval")
+    rng.shuffle(rows)
+    return rows
+
+
+def topic_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR) -> list[tuple[str, str]]:
+    """(fortune, file) pairs, the same number per file."""
+    per_topic = {t: _share(read_fortunes(t, fortunes_dir), split, seed) for t in TOPICS}
+    each = min(size // len(TOPICS), *(len(v) for v in per_topic.values()))
+    if each == 0:
+        raise DataError(f"{fortunes_dir}: too few fortunes for a {split} split of {size}; raise task.num_eval / num_train")
+    rows = [(text, topic) for topic, texts in per_topic.items() for text in texts[:each]]
+    random.Random(f"{seed}-{split}").shuffle(rows)
+    return rows
