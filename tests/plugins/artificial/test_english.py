@@ -1,0 +1,71 @@
+"""The English proxy tasks made from fortunes: acceptability (real vs locally disordered) and topic."""
+
+from __future__ import annotations
+
+import random
+from collections import Counter
+
+import pytest
+import torch
+
+import ssl_universal_plugins.artificial  # noqa: F401  (registers the plugin)
+from ssl_universal.errors import DataError
+from ssl_universal_plugins.artificial import english
+from ssl_universal_plugins.artificial.tasks import EnglishProxyConfig, EnglishProxyTask
+from ssl_universal_plugins.artificial.tokenizer import EnglishPiecesConfig, EnglishPiecesTokenizer
+
+
+def test_acceptability_pairs_real_sentences_with_local_disorder():
+    rows = english.acceptability_rows("train", 200, seed=0)
+    labels = Counter(label for _, label in rows)
+    assert abs(labels["acceptable"] - labels["unacceptable"]) <= 4
+    real = set(english._sentences(english.FORTUNES_DIR, 6, 25))
+    for text, label in rows:
+        if label == "acceptable":
+            assert text in real
+        else:
+            assert text not in real
+            words = text.split()
+            assert words[-1][-1] in ".!?"  # the final word (and its punctuation) never moves
+    assert rows == english.acceptability_rows("train", 200, seed=0)
+    assert rows != english.acceptability_rows("train", 200, seed=1)
+
+
+def test_disorder_changes_only_inner_neighbourhoods():
+    rng = random.Random(0)
+    words = "The quick brown fox jumps over the lazy dog.".split()
+    for _ in range(50):
+        out = english.disorder(words, rng)
+        assert out != words and sorted(out) == sorted(words) and out[0] == "The" and out[-1] == "dog."
+        moved = [i for i, (a, b) in enumerate(zip(words, out)) if a != b]
+        assert max(moved) - min(moved) <= 2  # a swap of neighbours or a window of three
+    assert english.disorder("a a a a a a".split(), rng) is None
+
+
+def test_splits_share_no_sentence():
+    splits = {s: {text for text, _ in english.acceptability_rows(s, 100)} for s in ("train", "valid", "test")}
+    assert not splits["train"] & splits["valid"] and not splits["train"] & splits["test"] and not splits["valid"] & splits["test"]
+
+
+def test_topic_rows_are_balanced_over_the_four_files():
+    rows = english.topic_rows("valid", 40)
+    assert Counter(label for _, label in rows) == dict.fromkeys(english.TOPICS, 10)
+
+
+def test_the_task_encodes_word_pieces_and_scores_accuracy():
+    tokenizer = EnglishPiecesTokenizer(EnglishPiecesConfig(max_pieces=50))
+    assert tokenizer.symbols[5:9] == [".", ",", "-", "the"] and tokenizer.vocab_size == 55
+    assert tokenizer.encode("The cat.", add_special=False) == [tokenizer.id_of("the"), tokenizer.unk_id, tokenizer.id_of(".")]
+    task = EnglishProxyTask(EnglishProxyConfig(num_train=20, num_eval=10, max_length=12), tokenizer)
+    train = task.dataset("train")
+    assert len(train) == 20 and task.num_labels == 2 and max(len(e["input_ids"]) for e in train) <= 12
+    steps = [{"predictions": torch.tensor([0, 1, 1]), "labels": torch.tensor([0, 1, 0])}]
+    assert task.score(steps)["accuracy"] == pytest.approx(200 / 3)
+    strict = EnglishProxyTask(EnglishProxyConfig(num_train=20, num_eval=10, max_length=5, overlong="error"), tokenizer)
+    with pytest.raises(DataError, match="task.max_length=5"):
+        strict.dataset("train")
+
+
+def test_a_missing_fortunes_folder_says_what_to_install(tmp_path):
+    with pytest.raises(DataError, match="apt-get install -y fortunes"):
+        english.topic_rows("train", 10, fortunes_dir=str(tmp_path))
