@@ -7,11 +7,20 @@ masked LM saved as a backbone with its token frequencies). The transfer itself i
 (``ssl_universal.models.transfer``: ``random``, ``most_frequent``, ``scratch``).
 """
 
+import importlib.resources
+from pathlib import Path
+
 from ssl_universal.registry import register_model, register_task, register_tokenizer
 
 from .model import artificial_masked_lm
 from .tasks import ArtificialMLMTask, EnglishProxyTask
 from .tokenizer import ArtificialTokenizer, EnglishPiecesTokenizer
+
+
+def recipe_path(name: str) -> Path:
+    """The packaged recipe ``name`` (pretrain, acceptability), loadable before the plugin's entry point is installed."""
+    return Path(str(importlib.resources.files(__package__) / "recipes" / f"{name}.yaml"))
+
 
 register_tokenizer("artificial")(ArtificialTokenizer)
 register_tokenizer("english_pieces")(EnglishPiecesTokenizer)
@@ -19,4 +28,4 @@ register_task("artificial_mlm")(ArtificialMLMTask)
 register_task("english_proxy")(EnglishProxyTask)
 register_model("artificial_masked_lm")(artificial_masked_lm)
 
-__all__ = ["ArtificialMLMTask", "ArtificialTokenizer", "EnglishPiecesTokenizer", "EnglishProxyTask"]
+__all__ = ["recipe_path", "ArtificialMLMTask", "ArtificialTokenizer", "EnglishPiecesTokenizer", "EnglishProxyTask"]

@@ -14,6 +14,7 @@ from ssl_universal.config import load_config
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.models.backbone import resolve_backbone
 from ssl_universal.models.transfer import SymbolMapping, load_token_counts
+from ssl_universal_plugins.artificial import recipe_path
 from ssl_universal_plugins.artificial.tasks import ArtificialMLMConfig, ArtificialMLMTask, EnglishProxyConfig, EnglishProxyTask
 from ssl_universal_plugins.artificial.tokenizer import (
     ArtificialTokenizer,
@@ -21,8 +22,6 @@ from ssl_universal_plugins.artificial.tokenizer import (
     EnglishPiecesConfig,
     EnglishPiecesTokenizer,
 )
-
-RECIPES = "plugins/artificial/recipes"
 
 
 def test_artificial_tokenizer_ids_follow_the_generator_and_its_hf_twin():
@@ -53,7 +52,7 @@ def test_generated_split_is_lazy_and_eval_masks_are_fixed():
 @pytest.fixture(scope="module")
 def pretrained(tmp_path_factory):
     folder = tmp_path_factory.mktemp("pretrain")
-    cfg = load_config([f"recipe={RECIPES}/pretrain.yaml", "preset=smoke", "task.generator=nesting", f"run_dir={folder}"])
+    cfg = load_config([f"recipe={recipe_path('pretrain')}", "preset=smoke", "task.generator=nesting", f"run_dir={folder}"])
     results = run.train(cfg)
     return folder, results
 
@@ -79,7 +78,7 @@ def fine_tuned(pretrained, tmp_path_factory):
     out = {}
     for row in ("most_frequent", "random"):
         folder = tmp_path_factory.mktemp(row)
-        cfg = load_config([f"recipe={RECIPES}/acceptability.yaml", "preset=smoke", f"row={row}", f"model.backbone={hf_dir}",
+        cfg = load_config([f"recipe={recipe_path('acceptability')}", "preset=smoke", f"row={row}", f"model.backbone={hf_dir}",
                            f"model.token_counts={hf_dir / 'token_counts.json'}", f"run_dir={folder}"])
         out[row] = (run.train(cfg), SymbolMapping.load(folder / "best" / "hf"), folder)
     return hf_dir, out
