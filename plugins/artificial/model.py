@@ -47,11 +47,6 @@ class ArtificialMaskedLM(MaskedLM):
             self._task.tokenizer.hf_tokenizer().save_pretrained(str(directory))
         write_token_counts(directory / TOKEN_COUNTS_FILE, self.backbone_counts(), self._task.cfg)
 
-    def __getstate__(self):
-        state = dict(self.__dict__)
-        state["_task"] = None
-        return state
-
 
 def write_token_counts(path: Path, counts: dict[str, int], corpus_cfg: Any) -> Path:
     """The frequency table ``{"counts": {token: n}, ...}``, most frequent first, with what made it."""
