@@ -10,7 +10,7 @@ import torch
 
 from ssl_universal.data.collate import pad_sequences
 from ssl_universal.errors import ConfigError, DataError
-from ssl_universal.metrics import accuracy, macro_f1
+from ssl_universal.metrics import classification_scores
 from ssl_universal.schema import FieldError, bounded, choice
 from ssl_universal.task import Task, TaskConfig
 
@@ -191,4 +191,4 @@ class EnglishProxyTask(Task):
     def score(self, steps: list[dict]) -> dict[str, float]:
         predictions = torch.cat([s["predictions"] for s in steps]).tolist()
         labels = torch.cat([s["labels"] for s in steps]).tolist()
-        return {"accuracy": accuracy(labels, predictions), "macro_f1": macro_f1(labels, predictions)}
+        return classification_scores(labels, predictions, self.num_labels)

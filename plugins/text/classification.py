@@ -11,7 +11,7 @@ from ssl_universal.data.cache import source_fingerprint, tokenizer_fingerprint
 from ssl_universal.data.collate import pad_sequences
 from ssl_universal.data.splits import split_file
 from ssl_universal.errors import DataError
-from ssl_universal.metrics import PREDICTED_CLASSES, accuracy, macro_f1
+from ssl_universal.metrics import classification_scores
 from ssl_universal.task import Task
 
 from .common import (
@@ -215,10 +215,4 @@ class TextClassificationTask(Task):
     def score(self, steps: list[dict]) -> dict[str, float]:
         predictions = torch.cat([s["predictions"] for s in steps]).tolist()
         labels = torch.cat([s["labels"] for s in steps]).tolist()
-        return {
-            "accuracy": accuracy(labels, predictions),
-            "macro_f1": macro_f1(
-                labels, predictions, labels=list(range(self.num_labels))
-            ),
-            PREDICTED_CLASSES: float(len(set(predictions))),
-        }
+        return classification_scores(labels, predictions, self.num_labels)

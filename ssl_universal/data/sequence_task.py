@@ -15,7 +15,7 @@ from dataclasses import dataclass, field
 import torch
 
 from ..errors import DataError
-from ..metrics import PREDICTED_CLASSES, accuracy, macro_f1, mse, spearman
+from ..metrics import accuracy, classification_scores, mse, spearman
 from ..schema import FieldError, bounded, choice
 from ..task import Task, TaskConfig
 from .collate import pad_sequences
@@ -213,8 +213,7 @@ def score_groups(
         mass = probabilities[rows].sum(0)
         votes.append(int(torch.where(tied, mass, torch.full_like(mass, -1.0)).argmax()))
         golds.append(int(labels[rows[0]]))
-    scores = {"accuracy": accuracy(golds, votes), "macro_f1": macro_f1(golds, votes, labels=list(range(num_labels))),
-              PREDICTED_CLASSES: float(len(set(votes)))}
+    scores = classification_scores(golds, votes, num_labels)
     if always_score_parts or len(groups) > len(order):
         scores[part_metric] = accuracy(labels.tolist(), predictions.tolist())
     return scores

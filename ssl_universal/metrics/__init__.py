@@ -6,7 +6,17 @@ returned in percent, 0–100, as the papers print them; Spearman ρ is the raw c
 jiwer, sacrebleu) are imported on first use, so importing this package stays fast.
 """
 
-from .classification import PREDICTED_CLASSES, accuracy, accuracy_at_k, macro_f1, micro_f1, mse, multiple_choice_accuracy, spearman
+from .classification import (
+    PREDICTED_CLASSES,
+    accuracy,
+    accuracy_at_k,
+    classification_scores,
+    macro_f1,
+    micro_f1,
+    mse,
+    multiple_choice_accuracy,
+    spearman,
+)
 from .intervals import check_interval, interval_pair_scores, interval_scores, mean_interval_scores
 from .speech import cer, wer
 from .squad import (
@@ -32,6 +42,7 @@ __all__ = [
     "bleu1",
     "cer",
     "check_interval",
+    "classification_scores",
     "contains_cjk",
     "convert_rate",
     "exact_match_score",

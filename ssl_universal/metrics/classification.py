@@ -7,7 +7,6 @@ from typing import Any
 
 import numpy as np
 
-
 # Distinct classes a classifier predicted on a split: 1 means it collapsed onto one class (often
 # the majority), which `ssl-universal report` flags; a diagnostic, not a score.
 PREDICTED_CLASSES = "predicted_classes"
@@ -111,3 +110,13 @@ def mse(golds: Sequence[float], predictions: Sequence[float]) -> float:
     _check_pairs(golds, predictions, "mse")
     diff = np.asarray(predictions, dtype=float) - np.asarray(golds, dtype=float)
     return float(np.mean(diff * diff))
+
+
+def classification_scores(golds: Sequence[int], predictions: Sequence[int], num_labels: int) -> dict[str, float]:
+    """The scores every classification task reports: accuracy and macro-F1 (percent) over ``num_labels``
+    classes, and the diagnostic :data:`PREDICTED_CLASSES`."""
+    return {
+        "accuracy": accuracy(golds, predictions),
+        "macro_f1": macro_f1(golds, predictions, labels=list(range(num_labels))),
+        PREDICTED_CLASSES: float(len(set(predictions))),
+    }
