@@ -69,19 +69,13 @@ def zipf_probabilities(vocab_size: int, exponent: float) -> np.ndarray:
 
 def table_probabilities(vocab_size: int, path: str | None) -> np.ndarray:
     """The top ``vocab_size`` counts of a frequency table, as probabilities (most frequent = id 0)."""
-    import json
     from pathlib import Path
 
     from ssl_universal.models.backbone import DEFAULT_BACKBONE
-    from ssl_universal.models.transfer import default_token_counts_path
+    from ssl_universal.models.transfer import default_token_counts_path, read_token_counts
 
     file = Path(path).expanduser() if path else default_token_counts_path(DEFAULT_BACKBONE)
-    try:
-        counts = json.loads(file.read_text())["counts"]
-    except FileNotFoundError:
-        raise ConfigError(f"task.token_counts: {file} does not exist; give a JSON table {{\"counts\": {{token: n}}}}") from None
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{file}: expected JSON with a 'counts' object mapping token to count ({exc})") from None
+    counts = read_token_counts(file, "task.token_counts")
     top = sorted((int(n) for n in counts.values()), reverse=True)[:vocab_size]
     if len(top) < vocab_size or top[-1] <= 0:
         raise ConfigError(f"{file}: has {sum(n > 0 for n in top)} tokens with a count, fewer than task.vocab_size={vocab_size}")

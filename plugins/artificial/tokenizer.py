@@ -11,13 +11,12 @@
 
 from __future__ import annotations
 
-import json
 from dataclasses import dataclass
 from functools import cached_property
 from pathlib import Path
 from typing import Any
 
-from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.errors import DataError
 from ssl_universal.schema import bounded
 from ssl_universal.tokenizer import Tokenizer, TokenizerConfig
 
@@ -91,16 +90,11 @@ class EnglishPiecesTokenizer(Tokenizer):
 
     def __init__(self, cfg: EnglishPiecesConfig | None = None):
         from ssl_universal.models.backbone import DEFAULT_BACKBONE
-        from ssl_universal.models.transfer import default_token_counts_path
+        from ssl_universal.models.transfer import default_token_counts_path, read_token_counts
 
         cfg = cfg or self.Config()
         path = Path(cfg.token_counts).expanduser() if cfg.token_counts else default_token_counts_path(DEFAULT_BACKBONE)
-        try:
-            counts = json.loads(path.read_text())["counts"]
-        except FileNotFoundError:
-            raise ConfigError(f"tokenizer.token_counts: {path} does not exist") from None
-        except (json.JSONDecodeError, KeyError, TypeError) as exc:
-            raise ConfigError(f"{path}: expected JSON with a 'counts' object mapping piece to count ({exc})") from None
+        counts = read_token_counts(path, "tokenizer.token_counts")
         ranked = sorted(((p, int(n)) for p, n in counts.items() if not (p.startswith("[") and p.endswith("]"))),
                         key=lambda kv: (-kv[1], kv[0]))
         super().__init__(cfg, symbols=[p for p, _ in ranked[: cfg.max_pieces]])

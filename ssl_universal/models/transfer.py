@@ -93,13 +93,20 @@ def load_token_counts(path: str | Path | None, backbone_name: str, hf_tokenizer:
             "make one with `ssl-universal token-frequencies --backbone <backbone> --output counts.json` "
             "and set `model.token_counts=counts.json`"
         )
-    try:
-        table = json.loads(path.read_text())
-        counts = table["counts"]
-    except (json.JSONDecodeError, KeyError, TypeError) as exc:
-        raise ConfigError(f"{path}: expected JSON with a 'counts' object mapping token to count ({exc})") from None
+    counts = read_token_counts(path, "model.token_counts")
     vocab = hf_tokenizer.get_vocab()
     return {vocab[t]: int(n) for t, n in counts.items() if t in vocab}, str(path)
+
+
+def read_token_counts(path: Path, key: str) -> dict[str, int]:
+    """The ``{"counts": {token: n}}`` table at ``path`` (``key`` names the option that gave it, for errors)."""
+    try:
+        counts = json.loads(path.read_text())["counts"]
+    except FileNotFoundError:
+        raise ConfigError(f"{key}: {path} does not exist; give a JSON table {{\"counts\": {{token: n}}}}") from None
+    except (json.JSONDecodeError, KeyError, TypeError) as exc:
+        raise ConfigError(f"{path}: expected JSON with a 'counts' object mapping token to count ({exc})") from None
+    return counts
 
 
 def candidate_token_ids(hf_tokenizer: Any) -> list[int]:
