@@ -220,10 +220,13 @@ def audio_info(path: str | Path, *, check_complete: bool = True) -> sf._SoundFil
 
 def size_mismatch(path: Path, expected: int, info: sf._SoundFileInfo) -> DataError:
     """The error for a file whose length (complete by its own header) differs from its manifest line."""
+    seconds = info.frames / info.samplerate
     return DataError(
-        f"{path}: the manifest says {expected} samples; the file holds {info.frames}. Either the manifest is "
-        "stale or belongs to other audio (regenerate it), or the file was replaced or cut short after the "
-        "manifest was written (compare it with its source)"
+        f"{path}: the manifest says {expected} samples; the file holds {info.frames} at its own rate of "
+        f"{info.samplerate} Hz ({seconds:.3f} s, {info.format}/{info.subtype}). Manifests count samples at each "
+        "file's own rate, not the model's. Either the manifest is stale, was written for a resampled copy, or "
+        "belongs to other audio (regenerate it), or the file was replaced or cut short after the manifest was "
+        "written (compare it with its source)"
     )
 
 
@@ -246,12 +249,67 @@ def resample(wave: torch.Tensor, orig_rate: int, target_rate: int) -> torch.Tens
         return _resampler(int(orig_rate), int(target_rate)).to(wave.device)(wave)
 
 
+TRIM_METHODS = ("none", "energy", "vad")
+
+
+@dataclass
+class TrimConfig:
+    """Removal of leading and trailing silence (real recordings start and end with it; TTS does not)."""
+
+    method: str = choice("none", "energy", "vad")  # energy: frame power against the loudest frame; vad: torchaudio's
+    threshold_db: float = 40.0  # energy: frames more than this far below the loudest frame are silence
+    margin: float = 0.05  # seconds of audio kept before the first and after the last frame that is not silence
+
+
+def trim_silence(wave: torch.Tensor, sample_rate: int, config: TrimConfig | None = None) -> torch.Tensor:
+    """``wave`` [samples] without its leading and trailing silence.
+
+    ``energy``: the power of 25 ms frames every 10 ms; frames within ``threshold_db`` of the loudest one
+    are sound, and the audio from the first to the last of them (plus ``margin``) is kept. ``vad``:
+    ``torchaudio.functional.vad`` (SoX's voice activity detector) cuts the front, and again on the
+    reversed audio for the end. A file with no sound by either test (digital silence, or noise the VAD
+    does not take for speech) is kept whole: trimming never makes an utterance disappear.
+    """
+    config = config or TrimConfig()
+    if config.method == "none" or wave.numel() == 0:
+        return wave
+    if config.method not in TRIM_METHODS:
+        raise ConfigError(f"trim method: expected one of {', '.join(TRIM_METHODS)}; got {config.method!r}")
+    margin = int(config.margin * sample_rate)
+    if config.method == "energy":
+        window, hop = max(1, int(0.025 * sample_rate)), max(1, int(0.010 * sample_rate))
+        padded = torch.nn.functional.pad(wave, (0, max(0, window - wave.numel())))
+        power = padded.unfold(0, window, hop).float().square().mean(1)
+        peak = float(power.max())
+        if peak <= 0:
+            return wave
+        sound = torch.nonzero(power >= peak * 10 ** (-config.threshold_db / 10)).flatten()
+        begin = max(0, int(sound[0]) * hop - margin)
+        end = min(wave.numel(), int(sound[-1]) * hop + window + margin)
+        return wave[begin:end]
+    import torchaudio.functional as AF
+
+    front = AF.vad(wave[None], sample_rate)[0]
+    if front.numel() == 0:
+        return wave
+    both = AF.vad(front.flip(0)[None], sample_rate)[0].flip(0)
+    if both.numel() == 0:
+        return wave
+    # the VAD cuts right at the detected onsets: put ``margin`` back on each side where the file has it
+    begin = wave.numel() - front.numel()
+    end = begin + both.numel()
+    return wave[max(0, begin - margin):min(wave.numel(), end + margin)]
+
+
 def load_audio(
-    path: str | Path, target_rate: int, *, start: int = 0, frames: int = -1, expected_samples: int | None = None
+    path: str | Path, target_rate: int, *, start: int = 0, frames: int = -1, expected_samples: int | None = None,
+    trim: TrimConfig | None = None,
 ) -> torch.Tensor:
     """Mono float32 waveform at ``target_rate``; reads only ``[start, start+frames)`` from disk.
 
-    ``start``/``frames`` count samples at the file's own rate, like the manifest sizes.
+    ``start``/``frames`` count samples at the file's own rate, like the manifest sizes. Any format
+    libsndfile reads (WAV, FLAC, OGG/Vorbis, ...) at any rate; ``trim`` removes leading/trailing silence
+    after resampling (see :func:`trim_silence`).
     """
     path = Path(path)
     info = audio_info(path, check_complete=False)  # the read below fails on a cut FLAC/OGG itself
@@ -274,7 +332,8 @@ def load_audio(
         raise DataError(f"{path}: no samples in [{start}, {start + frames}) of a {info.frames}-sample file")
     if not np.isfinite(data).all():
         raise DataError(f"{path}: the audio holds NaN or infinite samples")
-    return resample(torch.from_numpy(to_mono_float(data)), rate, target_rate)
+    wave = resample(torch.from_numpy(to_mono_float(data)), rate, target_rate)
+    return trim_silence(wave, target_rate, trim) if trim is not None else wave
 
 
 def stream_audio(path: str | Path, block_samples: int) -> Iterator[np.ndarray]:
@@ -296,6 +355,7 @@ class AudioDataConfig:
     dictionaries: dict[str, str] = field(default_factory=dict)  # label name -> its dict.*.txt; every symbol must be in it
     label_rate: float | None = None  # frames/s of frame labels (e.g. 50 for HuBERT units); None = no check
     frame_labels: tuple[str, ...] = ("km",)  # which label names are per-frame (length-checked)
+    trim: TrimConfig = field(default_factory=TrimConfig)  # leading/trailing silence removal on every read
 
 
 class AudioDataset:
@@ -303,6 +363,11 @@ class AudioDataset:
 
     def __init__(self, manifest: str | Path | Manifest, config: AudioDataConfig | None = None):
         self.config = check_config(config or AudioDataConfig())  # built in code, not by the config loader
+        if self.config.trim.method != "none" and self.config.label_rate is not None and set(
+                self.config.frame_labels) & set(self.config.labels):
+            raise ConfigError(f"trim {self.config.trim.method!r} with frame labels ({', '.join(self.config.frame_labels)}"
+                              f" at {self.config.label_rate} Hz): trimming would shift the audio under its labels. "
+                              "Trim the audio files themselves before making the labels, or use trim: none")
         self.manifest = manifest if isinstance(manifest, Manifest) else read_manifest(manifest)
         self.labels = {name: read_labels(p, self.manifest) for name, p in self.config.labels.items()}
         for name, dictionary in self.config.dictionaries.items():
@@ -350,7 +415,8 @@ class AudioDataset:
 
     @property
     def lengths(self) -> np.ndarray:
-        """Samples per example at the model rate, for ``BatchPlan(max_tokens=<sample budget>)``."""
+        """Samples per example at the model rate, for ``BatchPlan(max_tokens=<sample budget>)`` (before trimming:
+        an upper bound of what a batch holds)."""
         return self._target_sizes(self.index)
 
     def __len__(self) -> int:
@@ -359,7 +425,7 @@ class AudioDataset:
     def __getitem__(self, i: int) -> dict | None:
         row = int(self.index[i])
         try:
-            wave = load_audio(self.manifest.full_path(row), self.config.sample_rate)
+            wave = load_audio(self.manifest.full_path(row), self.config.sample_rate, trim=self.config.trim)
         except DataError as error:
             if self.config.bad_files == "raise":
                 raise

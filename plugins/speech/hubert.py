@@ -171,7 +171,8 @@ class HubertPretrainModel(nn.Module):
         from safetensors.torch import save_file
 
         directory = Path(directory)
-        self.hubert.save_pretrained(str(directory))
+        with quiet_transformers():  # no "Writing model shards" bar in the middle of the run's log
+            self.hubert.save_pretrained(str(directory))
         head = {k: v.detach().contiguous().cpu() for k, v in self.state_dict().items() if not k.startswith("hubert.")}
         save_file(head, str(directory / HEAD_FILE))
         info = {"num_targets": int(self.label_embs.shape[0]), "label_rate": self.label_rate,

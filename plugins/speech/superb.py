@@ -13,9 +13,10 @@ from torch import nn
 from ssl_universal.data.collate import pad_sequences
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.metrics import cer, wer
+from ssl_universal.schema import choice
 from ssl_universal.task import Task, TaskConfig
 
-from .audio import AudioDataConfig, AudioDataset, read_dictionary, read_labels
+from .audio import AudioDataConfig, AudioDataset, TrimConfig, read_dictionary, read_labels
 from .conditions import ConditionDistorter, ConditionedSplit, ConditionsConfig
 from .hubert import frame_mask, masked_mean, sample_mask
 from .pretrain import IndexedSubset, carve_valid
@@ -38,6 +39,9 @@ class SuperbTaskConfig(TaskConfig):
     test_snr_low: float = 10.0  # SNR range of the distorted test sets, dB
     test_snr_high: float = 19.0
     condition_seed: int = 0  # fixes each test utterance's distortion
+    trim: str = choice("none", "energy", "vad")  # leading/trailing silence removal, the same in train, valid and test
+    trim_db: float = 40.0  # energy: frames this far below the loudest are silence
+    trim_margin: float = 0.05  # seconds kept around the sound
 
 
 class SuperbTask(Task):
@@ -60,10 +64,24 @@ class SuperbTask(Task):
                                       snr_high=cfg.test_snr_high, seed=cfg.condition_seed)
         self.distorters = {name: ConditionDistorter(name, conditions, self.root, cfg.sample_rate)
                            for name in dict.fromkeys(["clean", *cfg.conditions])}
+        self.trim = TrimConfig(method=cfg.trim, threshold_db=cfg.trim_db, margin=cfg.trim_margin)
+
+    def validate_test(self) -> None:
+        """Read the test manifest's headers and labels now, before any training step: a bad test set must not
+        be found only after the last step, leaving a run without ``results.json``."""
+        if not (self.root / "test.tsv").is_file():
+            return  # no test split: the engine trains and validates only
+        test = self.dataset("test").dataset
+        for name, ext in self.label_files.items():
+            self.check_label_lines(self.root / f"test.{ext}", test.labels[name])
+
+    def check_label_lines(self, path: Path, lines: list[str]) -> None:
+        """Each subclass: every label line must be one the model can output (file and line in the error)."""
 
     def _audio(self, split: str) -> AudioDataset:
         labels = {name: str(self.root / f"{split}.{ext}") for name, ext in self.label_files.items()}
-        return AudioDataset(self.root / f"{split}.tsv", AudioDataConfig(sample_rate=self.cfg.sample_rate, labels=labels))
+        return AudioDataset(self.root / f"{split}.tsv", AudioDataConfig(sample_rate=self.cfg.sample_rate, labels=labels,
+                                                                        trim=self.trim))
 
     def load_split(self, split: str):
         if split in ("train", "valid"):
@@ -73,6 +91,8 @@ class SuperbTask(Task):
         if split == "train_all":
             return self._audio("train")
         if split == "test":
+            if not (self.root / "test.tsv").is_file():
+                raise FileNotFoundError(self.root / "test.tsv")  # the engine then skips testing
             return ConditionedSplit(self._audio("test"), self.cfg.conditions)
         raise FileNotFoundError(self.root / f"{split}.tsv")
 
@@ -109,6 +129,14 @@ class UtteranceClassificationTask(SuperbTask):
         train_labels = read_labels(self.root / "train.label")
         self.classes = read_dictionary(dictionary) if dictionary.is_file() else sorted(set(train_labels))
         self.class_index = {c: i for i, c in enumerate(self.classes)}
+        self.validate_test()
+
+    def check_label_lines(self, path: Path, lines: list[str]) -> None:
+        for number, label in enumerate(lines, start=1):
+            if label not in self.class_index:
+                shown = ", ".join(self.classes[:8]) + (" ..." if len(self.classes) > 8 else "")
+                raise DataError(f"{path}:{number}: class {label!r} is not among the {len(self.classes)} training classes "
+                                f"({shown}); the model cannot output it. Fix the label or add the class to train")
 
     @property
     def num_labels(self) -> int:
@@ -155,6 +183,13 @@ class CtcAsrTask(SuperbTask):
             raise DataError(f"{dictionary}: letter dictionary not found (the corpus writes it beside train.ltr)")
         self.symbols = [BLANK, *read_dictionary(dictionary)]
         self.symbol_index = {s: i for i, s in enumerate(self.symbols)}
+        self.validate_test()
+
+    def check_label_lines(self, path: Path, lines: list[str]) -> None:
+        for number, line in enumerate(lines, start=1):
+            missing = [s for s in line.split() if s not in self.symbol_index]
+            if missing:
+                raise DataError(f"{path}:{number}: letter {missing[0]!r} is not in {self.root / 'dict.ltr.txt'}")
 
     @property
     def num_labels(self) -> int:
@@ -213,8 +248,9 @@ class CtcAsrTask(SuperbTask):
 class DownstreamConfig:
     """The registered model ``superb_downstream``: frozen upstream, weighted layer sum, small head."""
 
-    upstream: str | None = None  # run directory, Hugging Face HuBERT/wav2vec2 folder, or torchaudio file
+    upstream: str | None = None  # run directory, HF HuBERT/wav2vec2 folder, torchaudio file, fbank, random_init[:size]
     upstream_arch: str = "hubert_base"  # torchaudio architecture of a state-dict upstream
+    upstream_seed: int = 0  # random_init: the seed its weights are drawn with
     normalize_waveform: bool = False  # zero mean, unit variance per utterance (wav2vec 2.0 checkpoints expect it)
     layer_norm: bool = True  # normalise each layer before the weighted sum (scales differ between layers)
     projection: int = 256  # width of the projection after the weighted sum
@@ -242,7 +278,7 @@ class SuperbDownstream(nn.Module):
             raise ConfigError("model.upstream: expected a run directory, a Hugging Face HuBERT/wav2vec2 folder or a "
                               "torchaudio checkpoint; got null")
         self.cfg, self.kind = cfg, kind
-        self.upstream = load_upstream(cfg.upstream, arch=cfg.upstream_arch)
+        self.upstream = load_upstream(cfg.upstream, arch=cfg.upstream_arch, seed=cfg.upstream_seed)
         self.upstream.requires_grad_(False)
         self.upstream.eval()
         config = self.upstream.config
@@ -279,11 +315,13 @@ class SuperbDownstream(nn.Module):
             waveform = (waveform - mean) / (var + 1e-7).sqrt() * m
         with torch.no_grad():
             hidden = self.upstream(waveform, attention_mask=mask, output_hidden_states=True).hidden_states
+        frame_lengths = self.upstream._get_feat_extract_output_lengths(lengths).clamp(1, hidden[0].shape[1])
+        if len(hidden) == 1:  # one feature stream (fbank): used as it is, like s3prl's featurizer does
+            return hidden[0].float(), frame_lengths
         layers = torch.stack([F.layer_norm(h.float(), h.shape[-1:]) if self.cfg.layer_norm else h.float()
                               for h in hidden])
         weights = torch.softmax(self.layer_weights, 0)
         summed = (weights[:, None, None, None] * layers).sum(0)
-        frame_lengths = self.upstream._get_feat_extract_output_lengths(lengths).clamp(1, summed.shape[1])
         return summed, frame_lengths
 
     def forward(self, waveform: torch.Tensor, lengths: torch.Tensor, labels: torch.Tensor | None = None,

@@ -8,8 +8,9 @@ Stages (each skipped when its output exists, so an interrupted run resumes): the
 one pre-training manifest of every task's train audio; MFCC k-means units; the baseline pre-trained
 from scratch (iteration 1, and 2 with --iterations 2); units of the baseline's layer on the clean
 audio; continual training of the baseline on m+g+r-distorted input (targets from the clean audio);
-every downstream task on each frozen upstream, tested clean / m+g+r / unseen noise; then one row
-per upstream, merged and printed by ``ssl-universal report``. Training, the corpus and the report
+every downstream task on each frozen upstream and on the two reference upstreams (``fbank``: SUPERB's
+log-mel FBANK features; ``random_init``: the same HuBERT shape, never trained), tested clean / m+g+r /
+unseen noise; then one row per upstream, merged and printed by ``ssl-universal report``. Training, the corpus and the report
 run as ``python -m ssl_universal.cli ...`` subprocesses (one log each under OUT/logs); units are
 extracted in this process.
 """
@@ -153,6 +154,12 @@ class Pipeline:
             self.stage(name, runs / name / "results.json",
                        lambda name=name, extra=extra: self.train("hubert_continual", runs / name, [*continual, *extra]))
             upstreams[name] = runs / name
+        if not a.no_references:  # SUPERB's reference rows: hand features, and the same HuBERT never trained
+            sizes = [o.split("=", 1)[1] for o in ["model.size=tiny", *p["pretrain"], *a.override]
+                     if o.startswith("model.size=")]
+            size = sizes[-1]  # the baseline's shape: the last word on model.size wins, as in training
+            upstreams["fbank"] = "fbank"
+            upstreams["random_init"] = f"random_init:{size}"
         for up, path in upstreams.items():
             for column, folder in TASKS.items():
                 if column not in a.tasks:
@@ -162,13 +169,15 @@ class Pipeline:
                 extra = p["asr"] if column == "asr" else p["downstream"]
                 self.stage(f"{column} on {up}", run_dir / "results.json", lambda recipe=recipe, run_dir=run_dir, path=path,
                            folder=folder, extra=extra: self.train(recipe, run_dir, [
-                               f"task.data_dir={self.corpus / folder}", f"model.upstream={path}", *extra, *seed]))
+                               f"task.data_dir={self.corpus / folder}", f"model.upstream={path}",
+                               f"model.upstream_seed={a.seed}", *extra, *seed]))
         self.table(list(upstreams))
 
     def table(self, upstreams: list[str]) -> None:
         """One pseudo-run per upstream holding every task × condition score, then ``ssl-universal report``."""
         columns = []
         table = self.out / "table"
+        shutil.rmtree(table, ignore_errors=True)  # made anew: a row left from an earlier call must not linger
         for up in upstreams:
             scores = {}
             for column in TASKS:
@@ -205,6 +214,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dat-weight", type=float, default=0.1, help="gradient-reversal scale of --dat")
     parser.add_argument("--clean-control", action="store_true",
                         help="also continue the baseline on clean audio for the same steps (separates noise from steps)")
+    parser.add_argument("--no-references", action="store_true",
+                        help="leave out the reference rows fbank (log-mel features) and random_init (untrained HuBERT)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset of ic,er,ks,sid,asr")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--override", action="append", default=[], help="key=value added to every training run")

@@ -1,11 +1,14 @@
-"""Speech upstreams: HuBERT sizes, finding a checkpoint (run directory, Hugging Face folder, torchaudio file), loading it."""
+"""Speech upstreams: HuBERT sizes, finding a checkpoint (run directory, Hugging Face folder, torchaudio file), loading it,
+and the reference upstreams every table needs beside a pre-trained one: ``fbank`` (SUPERB's FBANK) and ``random_init``."""
 
 from __future__ import annotations
 
 import logging
 from pathlib import Path
+from types import SimpleNamespace
 
 import torch
+from torch import nn
 
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.models.backbone import quiet_transformers
@@ -95,17 +98,108 @@ def resolve_upstream(path: str | Path, *, arch: str = "hubert_base") -> Path:
             if arch not in TORCHAUDIO_ARCHS:
                 raise ConfigError(f"init_arch {arch!r}: expected one of {', '.join(TORCHAUDIO_ARCHS)}")
             model = torchaudio_to_hf(_read_state_dict(path), HubertConfig(**TORCHAUDIO_ARCHS[arch]))
-            model.save_pretrained(str(converted))
+            with quiet_transformers():
+                model.save_pretrained(str(converted))
             log.info("converted torchaudio checkpoint %s -> %s", path, converted)
         return converted
     raise DataError(f"{path}: not an upstream. Expected a run directory (with best/hf/config.json), a Hugging Face "
-                    "HuBERT or wav2vec2 folder (config.json + weights), or a torchaudio state-dict file")
+                    "HuBERT or wav2vec2 folder (config.json + weights), a torchaudio state-dict file, or a reference "
+                    f"upstream by name ({', '.join(REFERENCE_UPSTREAMS)}; random_init:<size> with size in "
+                    f"{', '.join(SIZES)})")
 
 
-def load_upstream(path: str | Path, *, arch: str = "hubert_base") -> torch.nn.Module:
-    """Any Hugging Face speech encoder that returns hidden states (HuBERT, wav2vec 2.0, WavLM, ours)."""
+# -- reference upstreams ------------------------------------------------------------------------
+class FbankUpstream(nn.Module):
+    """SUPERB's FBANK upstream (s3prl ``upstream/baseline``, ``fbank.yaml``): 80 Kaldi log-mel filterbanks
+    (25 ms windows every 10 ms), their deltas and delta-deltas (window 5), then per-utterance mean and
+    variance normalisation: 240 numbers per 10 ms frame, no parameters.
+
+    It answers like a Hugging Face speech encoder (``config.num_hidden_layers``/``hidden_size``,
+    ``_get_feat_extract_output_lengths``, ``hidden_states``), so every downstream head runs on it unchanged.
+    Its single "hidden state" is the features themselves (``num_hidden_layers = 0``).
+    """
+
+    def __init__(self, sample_rate: int = 16000, num_mel_bins: int = 80, frame_length_ms: float = 25.0,
+                 frame_shift_ms: float = 10.0, delta_order: int = 2, delta_window: int = 5, cmvn: bool = True):
+        super().__init__()
+        import torchaudio
+
+        self.sample_rate, self.num_mel_bins, self.delta_order, self.cmvn = sample_rate, num_mel_bins, delta_order, cmvn
+        self.frame_length_ms, self.frame_shift_ms = frame_length_ms, frame_shift_ms
+        self.window = int(sample_rate * frame_length_ms / 1000)
+        self.shift = int(sample_rate * frame_shift_ms / 1000)
+        self.deltas = torchaudio.transforms.ComputeDeltas(win_length=delta_window)
+        self.config = SimpleNamespace(num_hidden_layers=0, hidden_size=num_mel_bins * (1 + delta_order),
+                                      model_type="fbank")
+
+    def _get_feat_extract_output_lengths(self, lengths):
+        """Frames of Kaldi's ``snip_edges``: one per full window, every ``shift`` samples (0 for shorter input)."""
+        lengths = torch.as_tensor(lengths)
+        return torch.where(lengths >= self.window, (lengths - self.window) // self.shift + 1, torch.zeros_like(lengths))
+
+    def utterance(self, wave: torch.Tensor) -> torch.Tensor:
+        """[samples] -> [frames, 240]."""
+        from torchaudio.compliance import kaldi
+
+        if wave.numel() < self.window:  # shorter than one window: one frame of the zero-padded audio
+            wave = torch.nn.functional.pad(wave, (0, self.window - wave.numel()))
+        x = kaldi.fbank(wave[None].float(), sample_frequency=self.sample_rate, num_mel_bins=self.num_mel_bins,
+                        frame_length=self.frame_length_ms, frame_shift=self.frame_shift_ms, use_log_fbank=True,
+                        dither=0.0)
+        feats = [x]
+        for _ in range(self.delta_order):
+            feats.append(self.deltas(feats[-1].T[None])[0].T)
+        x = torch.cat(feats, dim=-1)
+        if self.cmvn:
+            x = (x - x.mean(0, keepdim=True)) / (1e-10 + x.std(0, keepdim=True))
+        return x
+
+    @torch.no_grad()
+    def forward(self, waveform: torch.Tensor, attention_mask: torch.Tensor | None = None,
+                output_hidden_states: bool = True, **_) -> SimpleNamespace:
+        lengths = attention_mask.sum(1) if attention_mask is not None else torch.full((len(waveform),), waveform.shape[1])
+        feats = [self.utterance(w[: int(n)]) for w, n in zip(waveform, lengths)]
+        frames = max(f.shape[0] for f in feats)
+        out = waveform.new_zeros(len(feats), frames, self.config.hidden_size)
+        for i, f in enumerate(feats):
+            out[i, : f.shape[0]] = f
+        return SimpleNamespace(hidden_states=(out,), last_hidden_state=out)
+
+
+def random_init_upstream(size: str = "tiny", seed: int = 0):
+    """A HuBERT of ``size`` exactly as pre-training starts it, never trained (the same seed gives the same weights)."""
+    from transformers import HubertModel
+
+    with torch.random.fork_rng(devices=[]):  # leave the caller's random stream where it was
+        torch.manual_seed(seed)
+        return HubertModel(hubert_config(size))
+
+
+#: Upstreams known by name: ``model.upstream=fbank``, ``model.upstream=random_init`` (tiny) or ``random_init:small``.
+REFERENCE_UPSTREAMS = {
+    "fbank": lambda arg, seed: FbankUpstream(),
+    "random_init": lambda arg, seed: random_init_upstream(arg or "tiny", seed),
+}
+
+
+def reference_upstream(spec: str | Path, seed: int = 0) -> nn.Module | None:
+    """The reference upstream that ``spec`` names (``fbank``, ``random_init[:<size>]``), or None for a path."""
+    name, _, arg = str(spec).partition(":")
+    if name not in REFERENCE_UPSTREAMS or Path(str(spec)).exists():
+        return None
+    if name == "fbank" and arg:
+        raise ConfigError(f"model.upstream {spec!r}: fbank takes no argument")
+    return REFERENCE_UPSTREAMS[name](arg, seed)
+
+
+def load_upstream(path: str | Path, *, arch: str = "hubert_base", seed: int = 0) -> torch.nn.Module:
+    """Any Hugging Face speech encoder that returns hidden states (HuBERT, wav2vec 2.0, WavLM, ours), or a
+    reference upstream by name (``fbank``, ``random_init[:<size>]``, its weights drawn with ``seed``)."""
     from transformers import AutoModel
 
+    reference = reference_upstream(path, seed)
+    if reference is not None:
+        return reference
     folder = resolve_upstream(path, arch=arch)
     with quiet_transformers():  # no "Loading weights" bar: the run reports what matters
         model = AutoModel.from_pretrained(str(folder))
