@@ -107,6 +107,14 @@ def train(cfg: DictConfig) -> dict[str, Any]:
 
 
 def _train(cfg: DictConfig, trainer_cfg: TrainerConfig, dist: distributed.DistInfo, run_dir: Path) -> dict[str, Any]:
+    if not dist.is_main:
+        return _train_unlocked(cfg, trainer_cfg, dist, run_dir)
+    with run_folder.writer_lock(run_dir):  # one writing process per folder (the main rank holds it)
+        return _train_unlocked(cfg, trainer_cfg, dist, run_dir)
+
+
+def _train_unlocked(cfg: DictConfig, trainer_cfg: TrainerConfig, dist: distributed.DistInfo,
+                    run_dir: Path) -> dict[str, Any]:
     folder = run_folder.check_run_folder(cfg, run_dir)  # every rank reads; nobody writes yet
     distributed.barrier(dist)
     seed_everything(cfg.seed)

@@ -9,9 +9,13 @@ into a used folder is refused unless ``replace=true``, which deletes the old run
 
 from __future__ import annotations
 
+import contextlib
+import fcntl
 import json
+import os
 import shutil
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -22,6 +26,7 @@ from .errors import ConfigError
 
 CONFIG_FILE = "config.yaml"
 RUN_INFO_FILE = "run_info.json"
+LOCK_FILE = ".writer.lock"
 
 #: What a run writes in its folder (anything else there, e.g. a scheduler's log, is not the run's).
 RUN_FILES = (CONFIG_FILE, RUN_INFO_FILE, "metrics.jsonl", "results.json", "checkpoints", "best", "tensorboard",
@@ -48,6 +53,36 @@ class RunFolder:
 
     def run_files(self) -> list[Path]:
         return [self.path / name for name in RUN_FILES if (self.path / name).exists()]
+
+
+@contextlib.contextmanager
+def writer_lock(path: Path) -> Iterator[None]:
+    """Hold the run folder ``path`` for one writing process; a second one is refused, not mixed in.
+
+    An exclusive ``flock`` on ``path/.writer.lock`` (created with the folder if needed), released when
+    the block ends or the process dies, so a killed run never leaves a stale lock. The file records the
+    holder's pid, host and start time for the message another process gets.
+    """
+    path.mkdir(parents=True, exist_ok=True)
+    lock_path = path / LOCK_FILE
+    handle = open(lock_path, "a+")  # noqa: SIM115 - held for the whole block
+    try:
+        try:
+            fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+        except BlockingIOError:
+            handle.seek(0)
+            holder = handle.read().strip() or "another process"
+            raise ConfigError(
+                f"run_dir {path} is being written by another training process ({holder}); two writers "
+                f"would mix their checkpoints and metrics. Wait for it to finish, stop it, or give this run "
+                f"its own run_dir") from None
+        handle.seek(0)
+        handle.truncate()
+        handle.write(f"pid {os.getpid()} on {os.uname().nodename}, since {time.strftime('%Y-%m-%dT%H:%M:%S%z')}\n")
+        handle.flush()
+        yield
+    finally:
+        handle.close()  # releases the lock
 
 
 def _flatten(tree: Any, prefix: str = "") -> dict[str, Any]:

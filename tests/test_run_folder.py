@@ -8,11 +8,13 @@ from omegaconf import OmegaConf
 
 from ssl_universal.errors import CheckpointError, ConfigError
 from ssl_universal.run import train
-from ssl_universal.run_folder import config_changes
+from ssl_universal.run_folder import LOCK_FILE, config_changes
 
 
 def _snapshot(folder: Path) -> dict[str, bytes | None]:
-    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))}
+    """Every file of the run (the writer lock, rewritten by each process that takes it, aside)."""
+    return {str(p.relative_to(folder)): (p.read_bytes() if p.is_file() else None) for p in sorted(folder.rglob("*"))
+            if p.name != LOCK_FILE}
 
 
 def test_config_changes_ignore_logging_keys_and_name_absent_ones():
@@ -99,3 +101,30 @@ def test_a_folder_of_checkpoints_without_config_is_refused(toy_config):
     (Path(cfg.run_dir) / "config.yaml").unlink()
     with pytest.raises(ConfigError, match="no config.yaml, so it cannot be checked"):
         train(toy_config("trainer.max_steps=10"))
+
+
+def test_a_second_writer_is_refused_while_the_first_holds_the_folder(toy_config, tmp_path):
+    from ssl_universal.run_folder import writer_lock
+
+    cfg = toy_config("trainer.max_steps=10")
+    run_dir = Path(cfg.run_dir)
+    with writer_lock(run_dir):  # as a training process in another terminal would
+        holder = (run_dir / LOCK_FILE).read_text()
+        assert holder.startswith("pid ")
+        with pytest.raises(ConfigError) as info:
+            train(cfg)
+        assert f"run_dir {run_dir} is being written by another training process ({holder.strip()})" in str(info.value)
+        assert sorted(p.name for p in run_dir.iterdir()) == [LOCK_FILE]  # nothing of a run was written
+    train(cfg)  # released: the same folder trains
+    assert (run_dir / "results.json").is_file()
+    train(cfg)  # and a finished run's folder, whose lock file stays, resumes (no stale lock)
+
+
+def test_the_lock_is_released_when_the_block_raises(tmp_path):
+    from ssl_universal.run_folder import writer_lock
+
+    with pytest.raises(RuntimeError):
+        with writer_lock(tmp_path / "run"):
+            raise RuntimeError("training failed")
+    with writer_lock(tmp_path / "run"):
+        pass
