@@ -82,14 +82,20 @@ def _sentences(fortunes_dir: str, min_words: int, max_words: int) -> tuple[str, 
     return tuple(found)
 
 
-def acceptability_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR) -> list[tuple[str, str]]:
-    """(sentence, label) pairs, balanced; a sentence is in one split only."""
+def acceptability_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR, changes: int = 1) -> list[tuple[str, str]]:
+    """(sentence, label) pairs, balanced; a sentence is in one split only; an unacceptable one has ``changes`` local changes."""
     sentences = _share(list(_sentences(fortunes_dir, 6, 25)), split, seed)
     rng = random.Random(f"{seed}-{split}")
     rows = []
     for n, sentence in enumerate(sentences[:size]):
         words = sentence.split()
-        changed = disorder(words, rng) if n % 2 else None
+        changed = None
+        if n % 2:
+            changed = words
+            for _ in range(changes):
+                changed = disorder(changed, rng) or changed
+            if [w.lower() for w in changed] == [w.lower() for w in words]:  # nothing changed, or changes undid each other
+                changed = None
         rows.append((" ".join(changed), "unacceptable") if changed else (sentence, "acceptable"))
     if len(rows) < size:
         raise DataError(f"{fortunes_dir}: only {len(rows)} sentences for the {split} split, asked for {size}; lower task.num_train / num_eval")

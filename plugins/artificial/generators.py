@@ -23,6 +23,9 @@ structure destroyed).
   stays unpaired. For two pairs with the second opening
   inside the first, memorylessness gives P(cross) = (1 - p) / (2 - p) before collisions, and a
   tie (P = p / (2 - p)) is moved by a collision to one side or the other.
+* ``english`` (not artificial; the table's upper reference): windows of real English word pieces
+  in the ``english_pieces`` ids, from fortunes files that no proxy task uses (see :mod:`.reference`);
+  a piece outside the vocabulary is :data:`UNKNOWN` (``<unk>``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,8 @@ import numpy as np
 from ssl_universal.errors import ConfigError
 from ssl_universal.schema import FieldError, bounded, choice
 
-GENERATORS = ("uniform", "unigram", "bigram", "nesting", "flat")
+GENERATORS = ("uniform", "unigram", "bigram", "nesting", "flat", "english")
+UNKNOWN = -1  # only the english corpus: a word piece outside the vocabulary (the tokenizer's <unk>)
 SPLITS = {"train": 0, "valid": 1, "test": 2}
 
 
@@ -42,7 +46,7 @@ SPLITS = {"train": 0, "valid": 1, "test": 2}
 class GeneratorConfig:
     """Which artificial corpus: the generator, its vocabulary, sequence length and parameters."""
 
-    generator: str = choice("nesting", *(g for g in GENERATORS if g != "nesting"))  # uniform | unigram | bigram | nesting | flat
+    generator: str = choice("nesting", *(g for g in GENERATORS if g != "nesting"))  # uniform | unigram | bigram | nesting | flat | english (real text: the reference)
     vocab_size: int = bounded(500, ge=2, le=30000)  # distinct artificial tokens (ids 0..vocab_size-1)
     length: int = bounded(126, ge=2)  # tokens per sequence
     shuffled: bool = False  # permute each sequence's tokens: same counts, no structure
@@ -53,6 +57,7 @@ class GeneratorConfig:
     mean_distance: float = bounded(4.0, ge=1)  # flat: mean distance between a token and its partner
     bigram_text: list[str] = field(default_factory=list)  # bigram: text files to estimate from; empty = Debian's English fortunes
     bigram_smoothing: float = bounded(0.1, ge=0, le=1)  # bigram: weight of the unigram law mixed into every row
+    english_text: list[str] = field(default_factory=list)  # english: text files; empty = the fortunes files no proxy uses
 
     def validate(self, run=None) -> None:
         if self.generator == "bigram" and self.vocab_size > 4096:
@@ -154,7 +159,11 @@ class Corpus:
         self.cfg = check_config(cfg, "task.")
         self.seed = seed
         self.probabilities = token_probabilities(cfg) if cfg.generator in ("unigram", "nesting", "flat") else None
-        self.bigram = None
+        self.bigram = self.english = None
+        if cfg.generator == "english":
+            from .reference import english_stream
+
+            self.english = english_stream(cfg.vocab_size, tuple(cfg.english_text), cfg.length)
         if cfg.generator == "bigram":
             from .bigram import estimate_bigram
 
@@ -172,6 +181,8 @@ class Corpus:
             return rng.choice(cfg.vocab_size, size=cfg.length, p=self.probabilities), None
         if cfg.generator == "bigram":
             return self.bigram.sample(rng, cfg.length), None
+        if cfg.generator == "english":
+            return self.english.window(rng, split, cfg.length), None
         if cfg.generator == "nesting":
             return nesting_sequence(rng, cfg.length, self.probabilities, cfg.open_prob)
         return flat_sequence(rng, cfg.length, self.probabilities, cfg.mean_distance)

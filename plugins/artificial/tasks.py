@@ -98,8 +98,8 @@ class ArtificialMLMTask(Task):
         cfg, tok = self.cfg, self.tokenizer
         ordinary = ids >= tok.offset
         chosen = (torch.rand(ids.shape[0], generator=generator) < cfg.mask_prob) & ordinary
-        if not bool(chosen.any()):  # at least one prediction per sequence
-            candidates = ordinary.nonzero().flatten()
+        candidates = ordinary.nonzero().flatten()
+        if not bool(chosen.any()) and len(candidates):  # at least one prediction per sequence (none if all are <unk>)
             chosen[candidates[torch.randint(len(candidates), (1,), generator=generator)]] = True
         labels = torch.where(chosen, ids, torch.full_like(ids, IGNORE))
         how = torch.rand(ids.shape[0], generator=generator)
@@ -150,6 +150,7 @@ class EnglishProxyConfig(TaskConfig):
     num_train: int = bounded(2000, ge=2)  # training examples
     num_eval: int = bounded(300, ge=2)  # valid and test examples each
     data_seed: int = 0  # seed of the split and the disordering
+    changes: int = bounded(1, ge=1)  # acceptability: local changes (swap / window of 3 shuffled) in an unacceptable sentence
     fortunes_dir: str = english.FORTUNES_DIR  # the Debian fortunes folder
 
 
@@ -168,8 +169,9 @@ class EnglishProxyTask(Task):
     def rows(self, split: str) -> list[tuple[str, str]]:
         cfg = self.cfg
         size = cfg.num_train if split == "train" else cfg.num_eval
-        make = english.acceptability_rows if cfg.proxy == "acceptability" else english.topic_rows
-        return make(split, size, cfg.data_seed, cfg.fortunes_dir)
+        if cfg.proxy == "acceptability":
+            return english.acceptability_rows(split, size, cfg.data_seed, cfg.fortunes_dir, cfg.changes)
+        return english.topic_rows(split, size, cfg.data_seed, cfg.fortunes_dir)
 
     def load_split(self, split: str) -> list[dict]:
         index = {name: i for i, name in enumerate(self.label_names)}

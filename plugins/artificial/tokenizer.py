@@ -20,6 +20,8 @@ from ssl_universal.errors import DataError
 from ssl_universal.schema import bounded
 from ssl_universal.tokenizer import Tokenizer, TokenizerConfig
 
+from .generators import UNKNOWN
+
 HF_SPECIALS = {"<pad>": "[PAD]", "<unk>": "[UNK]", "<cls>": "[CLS]", "<sep>": "[SEP]", "<mask>": "[MASK]"}
 
 
@@ -55,10 +57,13 @@ class ArtificialTokenizer(Tokenizer):
         return f"tok{k}"
 
     def encode_ids(self, tokens, add_special: bool = True) -> list[int]:
-        """Generator ids (0..V-1) → tokenizer ids, without building strings."""
+        """Generator ids (0..V-1; the english reference's UNKNOWN = -1 is <unk>) → tokenizer ids, without building strings."""
         ids = [int(k) + self.offset for k in tokens]
         if ids and not (self.offset <= min(ids) and max(ids) < self.vocab_size):
-            raise DataError(f"artificial token ids must lie in 0..{self.cfg.vocab_size - 1}; got {min(ids) - self.offset}..{max(ids) - self.offset}")
+            if min(ids) >= self.offset + UNKNOWN and max(ids) < self.vocab_size:  # the english reference's <unk>
+                ids = [self.unk_id if i == self.offset + UNKNOWN else i for i in ids]
+            else:
+                raise DataError(f"artificial token ids must lie in 0..{self.cfg.vocab_size - 1}; got {min(ids) - self.offset}..{max(ids) - self.offset}")
         return [self.cls_id, *ids, self.sep_id] if add_special else ids
 
     def hf_tokenizer(self):
