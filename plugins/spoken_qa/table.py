@@ -1,0 +1,214 @@
+"""SCIENCE.md §6 end to end: ``ssl-universal spoken-qa-table`` builds the dataset, extracts units, trains every
+assignment row over seeds, runs the cascade, and prints the tables.
+
+    ssl-universal spoken-qa-table --out runs/spoken_qa                    # the default sizes (hours on 2 cores)
+    OMP_NUM_THREADS=1 ssl-universal spoken-qa-table --out runs/sqa_quick --preset quick   # < 15 min on 2 cores
+
+Stages, each skipped when its output exists (an interrupted command resumes): the dataset
+(:mod:`.dataset`); MFCC k-means units with merged runs for each K (the speech plugin's
+``extract_units``); one ``spoken_qa/dual`` run per row × seed (in this process, through the core's
+``ssl_universal.run.train``); trivial references (a random span of the mean train answer length,
+the whole passage) scored by ``sqa_eval``; the cascade (:mod:`.cascade`): pocketsphinx ASR of the
+test split, the text plugin's ``text/qa`` on the gold train text per seed, EM/F1 on gold text and on
+transcripts. Then ``ssl-universal report`` of the rows (FF1, AOS, mean ± std) and the summary tables.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import random
+import time
+from pathlib import Path
+
+from ssl_universal.errors import SSLUniversalError
+
+ROWS = ("most_frequent", "least_frequent", "random", "reinit", "scratch")
+PRESETS = {
+    "default": {"dataset": {"train": 400, "valid": 50, "test": 100}, "clusters": [128], "seeds": [0, 1, 2],
+                "recipe": [], "qa": ["trainer.max_steps=400", "trainer.eval_every=100"], "asr_limit": None},
+    "quick": {"dataset": {"train": 120, "valid": 16, "test": 30, "max_fortune_chars": 100, "check_alignment": 10},
+              "clusters": [64], "seeds": [0, 1, 2], "recipe": ["preset=quick"],
+              "qa": ["trainer.max_steps=40", "trainer.eval_every=40", "trainer.save_every=40", "trainer.warmup_steps=4"],
+              "asr_limit": None},
+    "smoke": {"dataset": {"train": 6, "valid": 3, "test": 3, "max_fortune_chars": 90, "check_alignment": 2},
+              "clusters": [16], "seeds": [0], "recipe": ["preset=smoke"],
+              "qa": ["trainer.max_steps=2", "trainer.eval_every=2", "trainer.save_every=2", "trainer.batch_size=4",
+                     "model.num_layers=1", "trainer.warmup_steps=0"], "asr_limit": 2},
+}
+
+
+class Pipeline:
+    def __init__(self, args: argparse.Namespace):
+        self.args, self.preset = args, PRESETS[args.preset]
+        self.out = Path(args.out).resolve()
+        self.data = self.out / "data"
+        self.timings: dict[str, float] = {}
+        if args.seeds:
+            self.preset = {**self.preset, "seeds": [int(s) for s in args.seeds.split(",")]}
+        if args.clusters:
+            self.preset = {**self.preset, "clusters": [int(k) for k in args.clusters.split(",")]}
+        threads = os.environ.get("OMP_NUM_THREADS")
+        self.threads = [f"trainer.threads={threads}"] if threads else []
+
+    def stage(self, name: str, done: Path, fn) -> None:
+        if done.exists():
+            print(f"[skip] {name}: {done} exists", flush=True)
+            return
+        start = time.perf_counter()
+        print(f"[run] {name}", flush=True)
+        fn()
+        self.timings[name] = round(time.perf_counter() - start, 1)
+        print(f"[done] {name} in {self.timings[name]} s", flush=True)
+
+    def train(self, overrides: list[str]) -> dict:
+        from ssl_universal.config import load_config
+        from ssl_universal.run import train
+
+        return train(load_config([*overrides, "trainer.progress_bar=false", *self.threads, *self.args.override]))
+
+    def dataset(self) -> None:
+        from .dataset import SpokenQAConfig, build_dataset
+
+        build_dataset(SpokenQAConfig(out=str(self.data), seed=self.args.data_seed, **self.preset["dataset"]))
+
+    def units(self, k: int) -> None:
+        from ssl_universal_plugins.speech.units import UnitConfig, extract_units
+
+        extract_units(UnitConfig(manifest_dir=str(self.data), out_dir=str(self.out / "units" / f"k{k}"),
+                                 splits=("train", "valid", "test"), feature="mfcc", label_rate=100.0, n_clusters=k,
+                                 batch_size=4000, merge=True, seed=self.args.data_seed))
+
+    def run(self) -> None:
+        self.out.mkdir(parents=True, exist_ok=True)
+        start = time.perf_counter()
+        self.stage("dataset", self.data / "dataset.json", self.dataset)
+        for k in self.preset["clusters"]:
+            units = self.out / "units" / f"k{k}"
+            self.stage(f"MFCC units K={k}", units / "units.json", lambda k=k: self.units(k))
+            for row in ROWS:
+                for seed in self.preset["seeds"]:
+                    run_dir = self.out / "runs" / f"k{k}" / row / f"seed{seed}"
+                    self.stage(f"K={k} {row} seed {seed}", run_dir / "results.json", lambda run_dir=run_dir, row=row, seed=seed: self.train([
+                        "recipe=spoken_qa/dual", *self.preset["recipe"], f"row={row}", f"seed={seed}", f"run_dir={run_dir}",
+                        f"task.data_dir={self.data}", f"task.units_dir={units}", f"tokenizer.num_units={k}",
+                        f"task.predictions_dir={run_dir / 'predictions'}"]))
+            self.stage(f"references K={k}", units / "references.json", lambda units=units: self.references(units))
+        self.stage("cascade", self.out / "cascade" / "cascade.json", self.cascade)
+        self.timings["total"] = round(time.perf_counter() - start, 1)
+        self.tables()
+
+    def references(self, units: Path) -> None:
+        """Trivial floors through sqa_eval: a random span of the mean train answer length, and the whole passage."""
+        from ssl_universal.sqa_eval import SpanResolver, evaluate, load_gold
+        from ssl_universal.task import Task  # noqa: F401  (the task below reads the units as the model runs do)
+
+        from .units_qa import UnitQAConfig, UnitQATask, UnitTokenizer, UnitTokenizerConfig
+
+        k = int(units.name[1:])
+        task = UnitQATask(UnitQAConfig(data_dir=str(self.data), units_dir=str(units)), UnitTokenizer(UnitTokenizerConfig(num_units=k)))
+        train = task.read("train")
+        length = max(1, round(sum(q.span_units[1] - q.span_units[0] + 1 for q in train) / len(train)))
+        test = task.read("test")
+        counts = {q.context_id: q.passage.counts for q in test}
+        gold = load_gold(self.data / "test.json")
+        resolver = SpanResolver(counts, None, task.frame_seconds)
+        results = {"answer_units": length}
+        scores = []
+        for seed in self.preset["seeds"]:
+            rng = random.Random(seed)
+            predicted = {}
+            for q in test:
+                n = len(q.passage.units)
+                s = rng.randrange(max(1, n - length + 1))
+                predicted[q.qid] = {"start_unit": s, "end_unit": min(n - 1, s + length - 1)}
+            scores.append(evaluate(gold, predicted, mode="span", resolver=resolver)["overall"])
+        results["random_span"] = scores
+        whole = {q.qid: {"start_unit": 0, "end_unit": len(q.passage.units) - 1} for q in test}
+        results["whole_passage"] = evaluate(gold, whole, mode="span", resolver=resolver)["overall"]
+        (units / "references.json").write_text(json.dumps(results, indent=2) + "\n")
+
+    def cascade(self) -> None:
+        from . import cascade
+
+        folder = self.out / "cascade"
+        transcripts = {split: cascade.transcribe(self.data, split, folder / "asr", self.preset["asr_limit"])
+                       for split in ("test",)}
+        wer = {split: cascade.asr_wer(t) for split, t in transcripts.items()}
+        asr_json, found = cascade.asr_squad(self.data, "test", transcripts["test"], folder / "asr")
+        kept = set(transcripts["test"]["contexts"])
+        gold_json = folder / "test.gold.json"  # the gold of the transcribed questions
+        document = json.loads((self.data / "test.json").read_text())
+        for article in document["data"]:
+            article["paragraphs"] = [p for p in article["paragraphs"] if p["context_id"] in kept]
+        gold_json.write_text(json.dumps(document) + "\n")
+        gold_dir = folder / "gold_text"
+        gold_dir.mkdir(exist_ok=True)
+        (gold_dir / "test.json").write_text(gold_json.read_text())
+        runs = []
+        for seed in self.preset["seeds"]:
+            run_dir = folder / "text_qa" / f"seed{seed}"
+            if not (run_dir / "results.json").is_file():
+                self.train(["recipe=text/qa", f"seed={seed}", f"run_dir={run_dir}", f"task.data_dir={self.data}",
+                            "trainer.tensorboard=false", *self.preset["qa"]])
+            gold = cascade.score_texts(gold_json, cascade.predict_texts(run_dir, gold_dir, "test"))
+            asr = cascade.score_texts(gold_json, cascade.predict_texts(run_dir, asr_json.parent, "test"))
+            runs.append({"seed": seed, "gold_text": gold, "asr": asr})
+        (folder / "cascade.json").write_text(json.dumps({"wer": wer, "answers_in_transcripts": found,
+                                                         "questions": len(transcripts["test"]["questions"]),
+                                                         "runs": runs}, indent=2) + "\n")
+
+    def tables(self) -> None:
+        from ssl_universal.reporting import mean_std, report_main
+
+        from .dataset import summary_table
+
+        cascade = json.loads((self.out / "cascade" / "cascade.json").read_text())
+        summary = json.loads((self.data / "dataset.json").read_text())
+        lines = ["## Dataset", "", summary_table(summary, cascade["wer"]), "",
+                 f"Word timings: espeak-ng marks vs pocketsphinx alignment on {summary['alignment_check']['utterances']} "
+                 f"passages: median |Δ word start| {summary['alignment_check']['median_word_start_ms']} ms, median answer-edge "
+                 f"disagreement {summary['alignment_check']['median_answer_edge_ms']} ms (p90 "
+                 f"{summary['alignment_check']['p90_answer_edge_ms']} ms). WER on the test split (pocketsphinx).", ""]
+        for k in self.preset["clusters"]:
+            runs = self.out / "runs" / f"k{k}"
+            report_main([str(runs), "--rows", "row", "--split", "test", "--metrics", "ff1,aos", "--no-plot"])
+            lines += [f"## End to end on MFCC units, K={k} (test split, FF1/AOS %)", "", (runs / "report.md").read_text().strip(), ""]
+            refs = json.loads((self.out / "units" / f"k{k}" / "references.json").read_text())
+            ff1 = mean_std([r["ff1"] for r in refs["random_span"]])
+            aos = mean_std([r["aos"] for r in refs["random_span"]])
+            lines += [f"References: random span of {refs['answer_units']} units FF1 {ff1[0]:.2f} ± {ff1[1]:.2f}, "
+                      f"AOS {aos[0]:.2f} ± {aos[1]:.2f}; whole passage FF1 {refs['whole_passage']['ff1']:.2f}, "
+                      f"AOS {refs['whole_passage']['aos']:.2f}.", ""]
+        rows = ["| cascade (pocketsphinx → text QA) | EM | F1 |", "|---|---|---|"]
+        for name, key in (("gold text (upper bound)", "gold_text"), ("ASR transcripts", "asr")):
+            em = mean_std([r[key]["exact_match"] for r in cascade["runs"]])
+            f1 = mean_std([r[key]["f1"] for r in cascade["runs"]])
+            rows.append(f"| {name} | {em[0]:.2f} ± {em[1]:.2f} | {f1[0]:.2f} ± {f1[1]:.2f} |")
+        lines += ["## Cascade (test split)", "", *rows, "",
+                  f"{cascade['answers_in_transcripts']} of {cascade['questions']} answers occur in their passage's transcript.",
+                  "", f"Stage timings (s): {json.dumps(self.timings)}"]
+        text = "\n".join(lines) + "\n"
+        (self.out / "table.md").write_text(text)
+        print(text)
+
+
+def main(argv: list[str]) -> int:
+    """``ssl-universal spoken-qa-table``: run (or resume) every stage, then print the tables."""
+    parser = argparse.ArgumentParser(prog="ssl-universal spoken-qa-table", description=__doc__.splitlines()[0],
+                                     formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    parser.add_argument("--out", default="runs/spoken_qa", help="everything is written here")
+    parser.add_argument("--preset", choices=sorted(PRESETS), default="default", help="sizes and steps")
+    parser.add_argument("--seeds", default=None, help="comma-separated seeds (default: the preset's 0,1,2)")
+    parser.add_argument("--clusters", default=None, help="comma-separated K of the k-means units (64,128,512)")
+    parser.add_argument("--data-seed", type=int, default=0, help="seed of the dataset and the k-means")
+    parser.add_argument("--override", action="append", default=[], help="key=value added to every training run")
+    args = parser.parse_args(argv)
+    start = time.perf_counter()
+    try:
+        Pipeline(args).run()
+    except SSLUniversalError as err:
+        parser.exit(2, f"ssl-universal spoken-qa-table: error: {err}\n")
+    print(f"total {time.perf_counter() - start:.0f} s; outputs in {args.out}")
+    return 0

@@ -1,0 +1,80 @@
+"""The spoken QA dataset: espeak-ng mark timings, gold spans in seconds checked against pocketsphinx, the files."""
+
+from __future__ import annotations
+
+import json
+import shutil
+
+import pytest
+import soundfile as sf
+
+from ssl_universal_plugins.speech.audio import read_manifest
+from ssl_universal_plugins.spoken_qa.timing import align, espeak_words, marked_ssml
+
+pytestmark = pytest.mark.skipif(shutil.which("flite") is None or shutil.which("espeak-ng") is None,
+                                reason="needs espeak-ng and flite (bash tools/install_system_deps.sh)")
+TOLERANCE = 0.05  # seconds: pocketsphinx works in 10 ms frames and marks sit at the onset of a word's pause
+
+
+@pytest.fixture(scope="module")
+def dataset(tmp_path_factory):
+    from ssl_universal_plugins.spoken_qa.dataset import SpokenQAConfig, build_dataset
+
+    out = tmp_path_factory.mktemp("spoken_qa")
+    summary = build_dataset(SpokenQAConfig(out=str(out), train=4, valid=1, test=3, max_fortune_chars=90,
+                                           check_alignment=2))
+    return out, summary
+
+
+def test_marks_give_increasing_word_times_and_flag_lost_marks():
+    ssml, words = marked_ssml("A cat & a dog <3.")
+    assert "&amp;" in ssml and "&lt;" in ssml and ssml.count("<mark") == len(words) + 1
+    wave, rate, times = espeak_words("The old man sells seven apples. Mr. Smith sees the blue car.", "en-us+m1")
+    assert [t.word for t in times][:3] == ["The", "old", "man"]
+    assert all(a.start <= a.end <= b.start + 1e-9 for a, b in zip(times, times[1:]))
+    assert times[-1].end <= len(wave) / rate
+    assert not times[times.index(next(t for t in times if t.word == "Smith"))].measured  # espeak drops the mark after "Mr."
+    assert times[1].measured
+
+
+def test_gold_spans_cover_the_answer_words_in_an_independent_alignment(dataset):
+    out, _ = dataset
+    checked = 0
+    for split in ("train", "test"):
+        document = json.loads((out / f"{split}.json").read_text())
+        for paragraph in document["data"][0]["paragraphs"]:
+            wave, rate = sf.read(str(out / "audio" / paragraph["audio"]), dtype="float32")
+            aligned = align(wave, paragraph["context"])
+            if aligned is None:
+                continue
+            answer = paragraph["qas"][0]["answers"][0]
+            a0, a1 = answer["answer_start"], answer["answer_start"] + len(answer["text"])
+            inside = [k for k, (_, c, _, _) in enumerate(paragraph["words"]) if c < a1 and c + len(paragraph["words"][k][0]) > a0]
+            start, end = aligned[inside[0]][1], aligned[inside[-1]][2]
+            assert answer["start_time"] <= start + TOLERANCE and answer["end_time"] >= end - TOLERANCE
+            overlap = min(end, answer["end_time"]) - max(start, answer["start_time"])
+            assert overlap >= 0.7 * (end - start)
+            checked += 1
+    assert checked >= 2
+
+
+def test_files_agree_and_test_voices_are_held_out(dataset):
+    out, summary = dataset
+    voices = {}
+    for split in ("train", "valid", "test"):
+        manifest = read_manifest(out / f"{split}.tsv")
+        ids = (out / f"{split}.ids").read_text().split()
+        document = json.loads((out / f"{split}.json").read_text())
+        paragraphs = document["data"][0]["paragraphs"]
+        assert len(manifest) == len(ids) == 2 * len(paragraphs) == 2 * summary["splits"][split]["qa_pairs"]
+        for p in paragraphs:
+            qa = p["qas"][0]
+            answer = qa["answers"][0]
+            assert p["context"][answer["answer_start"]:].startswith(answer["text"])
+            assert 0 <= answer["start_time"] < answer["end_time"] <= sf.info(str(out / "audio" / p["audio"])).duration
+            assert f"context-{p['context_id']}" in ids and qa["id"] in ids and qa["type"] == "cloze"
+            assert "what" in qa["question"] and qa["voice"].startswith("flite_") and p["voice"].startswith("espeak_")
+            voices.setdefault(split, set()).update({p["voice"], qa["voice"]})
+    assert not voices["test"] & (voices["train"] | voices["valid"])
+    check = summary["alignment_check"]
+    assert check["utterances"] + check["not_aligned"] == 2 + 1 + 2 and check["median_word_start_ms"] < 60
