@@ -42,6 +42,24 @@ def test_disorder_changes_only_inner_neighbourhoods():
     assert english.disorder("a a a a a a".split(), rng) is None
 
 
+def test_more_changes_disorder_more_and_keep_the_words():
+    one = dict(english.acceptability_rows("train", 200, seed=0, changes=1))
+    three = dict(english.acceptability_rows("train", 200, seed=0, changes=3))
+    assert [label for label in one.values()].count("unacceptable") >= 95
+    real = list(english._sentences(english.FORTUNES_DIR, 6, 25))
+    by_words = {tuple(sorted(s.split())): s for s in real}
+
+    def moved(rows):
+        out = []
+        for text, label in rows.items():
+            if label == "unacceptable":
+                source = by_words[tuple(sorted(text.split()))]  # the same words as a real sentence
+                out.append(sum(a != b for a, b in zip(source.split(), text.split())))
+        return sum(out) / len(out)
+
+    assert moved(three) > moved(one) + 1
+
+
 def test_splits_share_no_sentence():
     splits = {s: {text for text, _ in english.acceptability_rows(s, 100)} for s in ("train", "valid", "test")}
     assert not splits["train"] & splits["valid"] and not splits["train"] & splits["test"] and not splits["valid"] & splits["test"]

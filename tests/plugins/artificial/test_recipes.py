@@ -18,9 +18,13 @@ def test_defaults_and_presets_load(preset):
     for row in ("most_frequent", "random", "scratch"):
         cfg = load_config([f"recipe={recipe_path('acceptability')}", f"row={row}", *extra])
         assert cfg.model.assignment == row and cfg.task.proxy == "acceptability"
-    scratch = load_config([f"recipe={recipe_path('acceptability')}", "row=scratch", *extra])
-    if preset != "smoke":  # the scratch row has the pre-trained model's shape
-        assert (scratch.model.hidden_size, scratch.model.num_layers) == (pretrain.model.hidden_size, pretrain.model.num_layers)
+    for proxy in ("acceptability", "topic"):
+        scratch = load_config([f"recipe={recipe_path(proxy)}", "row=scratch", *extra])
+        assert scratch.task.proxy == proxy and scratch.tokenizer.max_pieces <= pretrain.task.vocab_size
+        if preset != "smoke":  # the scratch row has the pre-trained model's shape
+            assert (scratch.model.hidden_size, scratch.model.num_layers) == (pretrain.model.hidden_size, pretrain.model.num_layers)
+    english = load_config([f"recipe={recipe_path('pretrain')}", "task.generator=english", *extra])
+    assert english.task.generator == "english" and english.task.num_train == pretrain.task.num_train  # same size and steps
 
 
 @pytest.mark.parametrize(("override", "message"), [

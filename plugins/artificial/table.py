@@ -1,0 +1,279 @@
+"""``ssl-universal artificial-table``: the SCIENCE.md §4 table, end to end (Chiang & Lee, arXiv 2109.03537).
+
+    ssl-universal artificial-table --out runs/artificial --preset quick     # the quick table (README: wall time)
+    ssl-universal artificial-table --out runs/artificial                    # the recipes' defaults (this machine's size)
+    ssl-universal artificial-table --out runs/artificial --corpora nesting,flat --proxies topic --seeds 0,1,2,3,4
+    ssl-universal artificial-table --out runs/artificial --report-only      # the table of what has finished
+
+1. Pre-train one masked LM per corpus (recipe ``pretrain``): the five generators, the shuffled variants of
+   the paired ones, and the English reference (real fortunes text in the same ids), into
+   ``OUT/pretrain/<corpus>`` (its ``best/hf`` is the backbone).
+2. Fine-tune every backbone × {most_frequent, random} and ``scratch`` × seeds on every English **proxy**
+   (recipes ``acceptability`` and ``topic``), into ``OUT/<proxy>/<corpus>/<row>/seed<s>`` and
+   ``OUT/<proxy>/scratch/seed<s>``.
+3. Print the table (test accuracy at the best valid step, mean ± std over seeds; gain = mean(row) −
+   mean(scratch), ± the row's std), write it to ``OUT/table.md`` and the bar chart of the gains to
+   ``OUT/gains.png``.
+
+A run folder is never overwritten: a finished run (``results.json``) is read back after its saved config is
+checked against the one asked for (a difference is refused, naming the keys, as the engine refuses it); an
+unfinished one is resumed by the engine. Fine-tuning weights are deleted after each run (``--keep-weights``
+keeps them); the pre-trained backbones stay.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import math
+import shutil
+import statistics
+import time
+from pathlib import Path
+
+from . import recipe_path
+
+#: The table's rows: a name → the pre-training overrides of recipe ``pretrain``.
+CORPORA: dict[str, list[str]] = {
+    "uniform": ["task.generator=uniform"],
+    "unigram": ["task.generator=unigram"],
+    "bigram": ["task.generator=bigram"],
+    "nesting": ["task.generator=nesting"],
+    "nesting_shuffled": ["task.generator=nesting", "task.shuffled=true"],
+    "flat": ["task.generator=flat"],
+    "flat_shuffled": ["task.generator=flat", "task.shuffled=true"],
+    "english": ["task.generator=english"],
+}
+#: The order they are trained in: the seed's contrasts first (random vs structured vs shuffled vs real text).
+TRAIN_ORDER = ("uniform", "nesting", "flat", "english", "nesting_shuffled", "flat_shuffled", "unigram", "bigram")
+PROXIES = {"topic": "topic", "acceptability": "acceptability"}  # proxy → recipe
+CHANCE = {"topic": 25.0, "acceptability": 50.0}  # balanced classes
+ROWS = ("most_frequent", "random")
+PRESET_SEEDS = {None: (0, 1, 2), "quick": (0, 1, 2), "smoke": (0, 1, 2)}
+METRIC = "accuracy"
+
+log = logging.getLogger(__name__)
+
+
+def pretrain_dir(out: Path, corpus: str) -> Path:
+    return out / "pretrain" / corpus
+
+
+def finetune_dir(out: Path, proxy: str, corpus: str, row: str, seed: int) -> Path:
+    if row == "scratch":
+        return out / proxy / "scratch" / f"seed{seed}"
+    return out / proxy / corpus / row / f"seed{seed}"
+
+
+def _config(overrides: list[str]):
+    from ssl_universal.config import load_config
+
+    return load_config(overrides)
+
+
+def train_or_read(overrides: list[str], folder: Path, *, drop: tuple[str, ...]) -> tuple[dict, bool]:
+    """Train the run into ``folder``, or read its results when it finished before (same config, else refused)."""
+    from ssl_universal import run, run_folder
+
+    cfg = _config([*overrides, f"run_dir={folder}"])
+    run_folder.check_run_folder(cfg, folder)  # a differing config raises ConfigError naming the keys
+    done = folder / "results.json"
+    if done.is_file():
+        return json.loads(done.read_text()), False
+    start = time.perf_counter()
+    results = run.train(cfg)
+    (folder / "seconds.txt").write_text(f"{time.perf_counter() - start:.1f}\n")
+    for name in drop:
+        shutil.rmtree(folder / name, ignore_errors=True)
+    return results, True
+
+
+def pretrain_overrides(corpus: str, preset: str | None, extra: list[str]) -> list[str]:
+    return [f"recipe={recipe_path('pretrain')}", *([f"preset={preset}"] if preset else []), *CORPORA[corpus], *extra]
+
+
+def finetune_overrides(out: Path, proxy: str, corpus: str, row: str, seed: int, preset: str | None, extra: list[str]) -> list[str]:
+    base = [f"recipe={recipe_path(PROXIES[proxy])}", *([f"preset={preset}"] if preset else []), f"row={row}", f"seed={seed}"]
+    if row != "scratch":
+        hf = pretrain_dir(out, corpus) / "best" / "hf"
+        base += [f"model.backbone={hf}", f"model.token_counts={hf / 'token_counts.json'}"]
+    return [*base, *extra]
+
+
+# -- the table ------------------------------------------------------------------------------------
+def read_accuracies(out: Path, proxies, corpora, seeds) -> dict[tuple[str, str, str], dict[int, float]]:
+    """{(proxy, corpus or "-", row): {seed: test accuracy}} of the finished runs under ``out``."""
+    found: dict[tuple[str, str, str], dict[int, float]] = {}
+    cells = [(p, "-", "scratch") for p in proxies] + [(p, c, r) for p in proxies for c in corpora for r in ROWS]
+    for proxy, corpus, row in cells:
+        for seed in seeds:
+            path = finetune_dir(out, proxy, corpus, row, seed) / "results.json"
+            if path.is_file():
+                found.setdefault((proxy, corpus, row), {})[seed] = float(json.loads(path.read_text())["test"][METRIC])
+    return found
+
+
+def mean_std(values) -> tuple[float, float]:
+    values = list(values)
+    if not values:
+        return math.nan, math.nan
+    return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
+
+
+def gains(accuracies: dict, proxies, corpora) -> dict[tuple[str, str, str], tuple[float, float, int]]:
+    """{(proxy, corpus, row): (mean(row) − mean(scratch), std of the row over seeds, seeds)}; NaN when a side is missing."""
+    table = {}
+    for proxy in proxies:
+        base, _ = mean_std(accuracies.get((proxy, "-", "scratch"), {}).values())
+        for corpus in corpora:
+            for row in ROWS:
+                values = accuracies.get((proxy, corpus, row), {})
+                mean, std = mean_std(values.values())
+                table[(proxy, corpus, row)] = (mean - base, std, len(values))
+    return table
+
+
+def _cell(mean: float, std: float, sign: bool = False) -> str:
+    if math.isnan(mean):
+        return "—"
+    return f"{mean:+.1f} ± {std:.1f}" if sign else f"{mean:.1f} ± {std:.1f}"
+
+
+def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretraining: dict | None = None) -> str:
+    g = gains(accuracies, proxies, corpora)
+    cols = " | ".join(f"{p} (proxy): acc | gain" for p in proxies)
+    lines = [header, "", f"| pre-training corpus | row | {cols} |", "|---|---|" + "---|---|" * len(proxies)]
+    lines.append("| (chance) | — | " + " | ".join(f"{CHANCE[p]:.1f} | " for p in proxies) + " |")
+    scratch = [mean_std(accuracies.get((p, "-", "scratch"), {}).values()) for p in proxies]
+    n = [len(accuracies.get((p, "-", "scratch"), {})) for p in proxies]
+    lines.append("| (none) | scratch | " + " | ".join(f"{_cell(m, s)} (n={k}) | 0" for (m, s), k in zip(scratch, n)) + " |")
+    for corpus in corpora:
+        for row in ROWS:
+            cells = []
+            for p in proxies:
+                values = accuracies.get((p, corpus, row), {})
+                m, s = mean_std(values.values())
+                gm, gs, k = g[(p, corpus, row)]
+                cells.append(f"{_cell(m, s)}{f' (n={k})' if 0 < k != len(seeds) else ''} | {_cell(gm, gs, sign=True)}")
+            lines.append(f"| {corpus} | {row} | " + " | ".join(cells) + " |")
+    lines += ["", "Test accuracy (%) at the best valid step, mean ± std over seeds; gain = mean(row) − mean(scratch), ± the "
+              "row's std. Both tasks are PROXIES made by rule from fortunes (not GLUE)."]
+    if pretraining:
+        lines += ["", "| pre-training corpus | MLM test accuracy | perplexity | seconds |", "|---|---|---|---|"]
+        for corpus, r in pretraining.items():
+            test = r.get("test", {})
+            lines.append(f"| {corpus} | {test.get('mlm_accuracy', math.nan):.1f} | {test.get('perplexity', math.nan):.1f} | "
+                         f"{r.get('seconds', '—')} |")
+    return "\n".join(lines) + "\n"
+
+
+def chart(accuracies: dict, proxies, corpora, path: Path, title: str) -> Path:
+    """The seed's bar chart: gain over scratch per pre-training corpus, one panel per proxy, one bar per assignment."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    g = gains(accuracies, proxies, corpora)
+    fig, axes = plt.subplots(1, len(proxies), figsize=(1.1 * len(corpora) * len(proxies) + 2, 4), squeeze=False)
+    width = 0.38
+    for ax, proxy in zip(axes[0], proxies):
+        for k, row in enumerate(ROWS):
+            xs = [i + (k - 0.5) * width for i in range(len(corpora))]
+            means = [g[(proxy, c, row)][0] for c in corpora]
+            stds = [g[(proxy, c, row)][1] for c in corpora]
+            ax.bar(xs, means, width, yerr=stds, capsize=3, label=row)
+        ax.axhline(0, color="black", linewidth=0.8)
+        ax.set_xticks(range(len(corpora)), [c.replace("_", "\n") for c in corpora], fontsize=8)
+        ax.set_title(f"{proxy} (proxy)")
+        ax.set_ylabel("test accuracy − scratch (points)")
+    axes[0][0].legend(fontsize=8)
+    fig.suptitle(title, fontsize=9)
+    fig.tight_layout()
+    fig.savefig(path, dpi=110)
+    plt.close(fig)
+    return path
+
+
+# -- the command ----------------------------------------------------------------------------------
+def _names(text: str, known, what: str) -> list[str]:
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise SystemExit(f"ssl-universal artificial-table: unknown {what} {bad[0]!r}; expected some of {', '.join(known)}")
+    return names
+
+
+def main(argv: list[str]) -> int:
+    """Pre-train on every corpus, fine-tune on every English proxy, print the gain-over-scratch table and chart."""
+    p = argparse.ArgumentParser(prog="ssl-universal artificial-table", description=main.__doc__,
+                                formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
+    p.add_argument("--out", required=True, help="folder of the runs, table.md and gains.png")
+    p.add_argument("--preset", choices=("quick", "smoke"), default=None, help="the recipes' preset (default: none, the faithful size)")
+    p.add_argument("--corpora", default=",".join(TRAIN_ORDER),
+                   help=f"comma-separated, trained in this order (a stopped table has the first ones): {','.join(TRAIN_ORDER)}")
+    p.add_argument("--proxies", default=",".join(PROXIES), help=f"comma-separated: {','.join(PROXIES)}")
+    p.add_argument("--seeds", default=None, help="comma-separated fine-tuning seeds (default 0,1,2)")
+    p.add_argument("--pretrain-override", action="append", default=[], help="key=value for every pre-training run")
+    p.add_argument("-o", "--override", action="append", default=[], help="key=value for every fine-tuning run")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    p.add_argument("--keep-weights", action="store_true", help="keep the fine-tuning runs' best/ and checkpoints/")
+    p.add_argument("--report-only", action="store_true", help="train nothing; print the table of finished runs")
+    p.add_argument("--verbose", action="store_true", help="the engine's per-step log")
+    args = p.parse_args(argv)
+
+    corpora = _names(args.corpora, CORPORA, "corpus")
+    proxies = _names(args.proxies, PROXIES, "proxy")
+    seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else PRESET_SEEDS[args.preset]
+    out = Path(args.out).expanduser().resolve()
+    if args.threads:
+        import torch
+
+        torch.set_num_threads(args.threads)
+    if not args.verbose:
+        logging.getLogger("ssl_universal").setLevel(logging.WARNING)
+    started = time.perf_counter()
+    pretraining: dict[str, dict] = {}
+
+    def backbone(corpus: str) -> None:  # pre-train on first use, so a stopped table has whole rows
+        if corpus in pretraining:
+            return
+        t = time.perf_counter()
+        overrides = pretrain_overrides(corpus, args.preset, args.pretrain_override)
+        results, trained = train_or_read(overrides, pretrain_dir(out, corpus), drop=("checkpoints",))
+        pretraining[corpus] = results
+        print(f"pretrain {corpus}: test MLM accuracy {results['test']['mlm_accuracy']:.1f}, perplexity "
+              f"{results['test']['perplexity']:.1f}{f' ({time.perf_counter() - t:.0f} s)' if trained else ' (done before)'}", flush=True)
+
+    if not args.report_only:
+        drop = () if args.keep_weights else ("best", "checkpoints")
+        for proxy in proxies:
+            cells = [("-", "scratch")] + [(c, r) for c in corpora for r in ROWS]
+            for corpus, row in cells:
+                if row != "scratch":
+                    backbone(corpus)
+                for seed in seeds:
+                    t = time.perf_counter()
+                    overrides = finetune_overrides(out, proxy, corpus, row, seed, args.preset, args.override)
+                    results, trained = train_or_read(overrides, finetune_dir(out, proxy, corpus, row, seed), drop=drop)
+                    print(f"{proxy} {corpus} {row} seed={seed}: test {METRIC} {results['test'][METRIC]:.1f}"
+                          f"{f' ({time.perf_counter() - t:.0f} s)' if trained else ' (done before)'}", flush=True)
+    for corpus in corpora:  # the pre-training table: whatever has finished
+        done = pretrain_dir(out, corpus) / "results.json"
+        if done.is_file():
+            pretraining[corpus] = json.loads(done.read_text())
+            seconds = pretrain_dir(out, corpus) / "seconds.txt"
+            pretraining[corpus]["seconds"] = seconds.read_text().strip() if seconds.is_file() else "—"
+    pretraining = {c: pretraining[c] for c in CORPORA if c in pretraining}
+    corpora = [c for c in CORPORA if c in corpora]  # the table's order, whatever order they were trained in
+    accuracies = read_accuracies(out, proxies, corpora, seeds)
+    header = (f"# Artificial-data transfer to English proxies (preset {args.preset or 'none (default size)'}; fine-tuning seeds "
+              f"{', '.join(map(str, seeds))}; one pre-training per corpus)")
+    text = render(accuracies, proxies, corpora, seeds, header=header, pretraining=pretraining)
+    out.mkdir(parents=True, exist_ok=True)
+    (out / "table.md").write_text(text)
+    png = chart(accuracies, proxies, corpora, out / "gains.png", header.lstrip("# "))
+    print(text)
+    print(f"wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min; written {out / 'table.md'}, {png}")
+    return 0

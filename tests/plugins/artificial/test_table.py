@@ -1,0 +1,68 @@
+"""``ssl-universal artificial-table``: numbers read from the run folders, gains over scratch, resume and refusal."""
+
+from __future__ import annotations
+
+import json
+import math
+
+import pytest
+
+import ssl_universal_plugins.artificial  # noqa: F401  (registers the plugin)
+from ssl_universal.errors import ConfigError
+from ssl_universal_plugins.artificial import table
+
+
+def _write(folder, accuracy):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps({"test": {"accuracy": accuracy}}))
+
+
+def test_gains_are_computed_from_the_run_folders(tmp_path):
+    known = {("topic", "-", "scratch"): [30.0, 32.0, 34.0], ("topic", "nesting", "most_frequent"): [40.0, 41.0, 45.0],
+             ("topic", "nesting", "random"): [29.0, 31.0, 30.0], ("acceptability", "-", "scratch"): [50.0, 52.0, 51.0],
+             ("acceptability", "nesting", "most_frequent"): [55.0, 53.0]}  # one seed missing
+    for (proxy, corpus, row), values in known.items():
+        for seed, value in enumerate(values):
+            _write(table.finetune_dir(tmp_path, proxy, corpus, row, seed), value)
+    acc = table.read_accuracies(tmp_path, ["topic", "acceptability"], ["nesting"], (0, 1, 2))
+    assert acc[("topic", "nesting", "most_frequent")] == {0: 40.0, 1: 41.0, 2: 45.0}
+    g = table.gains(acc, ["topic", "acceptability"], ["nesting"])
+    mean, std, n = g[("topic", "nesting", "most_frequent")]
+    assert mean == pytest.approx(42.0 - 32.0) and std == pytest.approx(math.sqrt(7.0)) and n == 3
+    assert g[("topic", "nesting", "random")][0] == pytest.approx(30.0 - 32.0)
+    assert g[("acceptability", "nesting", "most_frequent")][:2] == pytest.approx((54.0 - 51.0, math.sqrt(2.0)))
+    assert math.isnan(g[("acceptability", "nesting", "random")][0])
+    text = table.render(acc, ["topic", "acceptability"], ["nesting"], (0, 1, 2), header="# t")
+    assert "| nesting | most_frequent | 42.0 ± 2.6 | +10.0 ± 2.6 | 54.0 ± 1.4 (n=2) | +3.0 ± 1.4 |" in text
+    assert "| nesting | random | 30.0 ± 1.0 | -2.0 ± 1.0 | — | — |" in text
+    assert "32.0 ± 2.0 (n=3)" in text and "PROXIES" in text
+    png = table.chart(acc, ["topic", "acceptability"], ["nesting"], tmp_path / "g.png", "t")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_the_verb_at_smoke_size_trains_reads_back_and_refuses_a_changed_run(tmp_path, capsys):
+    argv = ["--out", str(tmp_path), "--preset", "smoke", "--corpora", "nesting", "--proxies", "topic", "--seeds", "0,1",
+            "--threads", "1"]
+    assert table.main(argv) == 0
+    printed = capsys.readouterr().out
+    assert (tmp_path / "pretrain" / "nesting" / "best" / "hf" / "token_counts.json").is_file()
+    assert not (tmp_path / "topic" / "scratch" / "seed0" / "best").exists()  # fine-tuning weights dropped
+    acc = {}
+    for row in ("scratch", "most_frequent", "random"):
+        acc[row] = [json.loads((table.finetune_dir(tmp_path, "topic", "nesting", row, s) / "results.json").read_text())["test"]["accuracy"]
+                    for s in (0, 1)]
+    gain = sum(acc["most_frequent"]) / 2 - sum(acc["scratch"]) / 2
+    assert f"{gain:+.1f} ±" in (tmp_path / "table.md").read_text() and (tmp_path / "gains.png").is_file()
+    assert "topic nesting most_frequent seed=1" in printed
+    stamp = (table.finetune_dir(tmp_path, "topic", "nesting", "random", 1) / "results.json").stat().st_mtime_ns
+    assert table.main(argv) == 0  # everything is read back, nothing retrained
+    again = capsys.readouterr().out
+    assert again.count("(done before)") == 1 + 6
+    assert (table.finetune_dir(tmp_path, "topic", "nesting", "random", 1) / "results.json").stat().st_mtime_ns == stamp
+    with pytest.raises(ConfigError, match="trainer.lr"):
+        table.main([*argv, "-o", "trainer.lr=0.5"])
+
+
+def test_unknown_names_are_refused(tmp_path):
+    with pytest.raises(SystemExit, match="unknown corpus 'nestin'"):
+        table.main(["--out", str(tmp_path), "--corpora", "nestin"])
