@@ -1,7 +1,10 @@
 #!/usr/bin/env bash
-# Speech GPU check (about two minutes on one GPU): SCIENCE.md §5's pipeline at the `gpu` preset — a
+# Speech GPU check (a few minutes on one GPU): SCIENCE.md §5's pipeline at the `gpu` preset — a
 # 6-layer HuBERT pre-trained in bf16, continued on m+g+r-distorted audio, then IC, KS and ASR on both
-# frozen upstreams, tested clean / m+g+r / unseen noise — and the table `ssl-universal report` prints.
+# frozen upstreams and on the reference upstreams fbank (log-mel) and random_init:small (the same HuBERT,
+# untrained), tested clean / m+g+r / unseen noise — and the table `ssl-universal report` prints.
+# Pre-training throughput on the GPU: python3 tools/bench_speech_pretrain.py --data "$work/data/mfcc" \
+#     --preset gpu --device cuda --steps 100   (after this script, with SPEECH_CHECK_OUT=$work)
 # The corpus needs espeak-ng and flite; where the GPU machine has neither, build it elsewhere and pass it:
 #   ssl-universal make-speech-corpus --out data/speech_synth_gpu --scale 0.5 --rirs 8   (about 27 MB)
 #   SPEECH_CORPUS=data/speech_synth_gpu tools/gpu_check_speech.sh

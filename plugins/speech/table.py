@@ -160,10 +160,10 @@ class Pipeline:
             size = sizes[-1]  # the baseline's shape: the last word on model.size wins, as in training
             upstreams["fbank"] = "fbank"
             upstreams["random_init"] = f"random_init:{size}"
-        for up, path in upstreams.items():
-            for column, folder in TASKS.items():
-                if column not in a.tasks:
-                    continue
+        # column by column (every upstream on one task, then the next task): an interrupted run holds whole columns
+        for column in a.tasks:
+            folder = TASKS[column]
+            for up, path in upstreams.items():
                 recipe = "superb_asr" if column == "asr" else f"superb_{column}"
                 run_dir = self.out / "downstream" / up / column
                 extra = p["asr"] if column == "asr" else p["downstream"]
