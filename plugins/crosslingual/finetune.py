@@ -1,0 +1,246 @@
+"""Fine-tuning sets per language, as files the text plugin's tasks read: cloze QA (SQuAD JSON) and POS (CoNLL).
+
+* **Cloze QA** (a proxy of SQuAD/DRCD, synthetic from real text): the context is one document of the language, the
+  question is one of its sentences with a word replaced by the language's "what" (what / was / qué / ne / 什么), the
+  answer is that word. Words are runs of >= 5 letters not opening their sentence; Chinese has no spaces, so its
+  answer is two consecutive Chinese characters and EM/F1 count characters (``task.lang=zh``). Fake-English is the
+  English set moved character by character (same offsets).
+* **POS**: Turkish is **gold** (the two treebanks of pip ``turkish-treebanks``; the inflectional groups a word is cut
+  into are joined again, the word takes the tag of its last group, as Turkish treebanks define a word's category).
+  English is **silver**: each word's tag is the one tag pip ``ud2pos`` lists for its form (a lexicon made from UD
+  English; no context), kept only for sentences whose every token is in the lexicon (the others are counted).
+  Fake-English is the English silver set moved. Tags are the 12 universal tags of Petrov et al. (the Turkish
+  treebanks' own set; UPOS is mapped onto it).
+
+Every item comes from a document of the corpus split it was drawn from (``corpus.split_of``), so no test item's text
+was pre-trained on.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+import random
+import re
+from pathlib import Path
+
+from ssl_universal.errors import DataError
+
+from .corpus import SPLITS, read_documents, split_of, turkish_treebank_files
+from .fake import in_domain, to_fake
+
+QUESTION_WORD = {"en": "what", "de": "was", "es": "qué", "tr": "ne", "zh": "什么"}
+QA_LANGUAGES = ("en", "zh", "de", "es", "tr", "fake")
+POS_LANGUAGES = ("en", "tr", "fake")
+POS_QUALITY = {"en": "silver", "tr": "gold", "fake": "silver"}
+UNIVERSAL_TAGS = ["ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "PUNCT", "VERB", "X"]
+UPOS_TO_UNIVERSAL = {"ADJ": "ADJ", "ADP": "ADP", "ADV": "ADV", "AUX": "VERB", "CCONJ": "CONJ", "SCONJ": "CONJ", "DET": "DET",
+                     "INTJ": "X", "NOUN": "NOUN", "PROPN": "NOUN", "NUM": "NUM", "PART": "PRT", "PRON": "PRON", "PUNCT": "PUNCT",
+                     "SYM": "X", "VERB": "VERB", "X": "X", "CONJ": "CONJ", "PRT": "PRT", ".": "PUNCT", "ONOM": "X", "AFFIX": "X"}
+_SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
+_SENTENCE_END_ZH = re.compile(r"(?<=[。！？；])")
+_WORD = re.compile(r"[^\W\d_]{5,}")
+_HAN_PAIR = re.compile(r"(?=([\u4e00-\u9fff]{2}))")
+_EN_TOKEN = re.compile(r"[A-Za-z]+(?=n't\b)|n't\b|'[a-z]+\b|[A-Za-z]+|\d+(?:[.,:]\d+)*|[^\w\s]")
+
+
+# -- cloze QA --------------------------------------------------------------------------------------------------------
+def _sentences(context: str, language: str) -> list[tuple[int, str]]:
+    splitter = _SENTENCE_END_ZH if language == "zh" else _SENTENCE_END
+    out, start = [], 0
+    for match in splitter.finditer(context):
+        if match.start() > start:
+            out.append((start, context[start : match.start()]))
+        start = match.end()
+    if start < len(context):
+        out.append((start, context[start:]))
+    return out
+
+
+def cloze_question(context: str, language: str, rng: random.Random) -> dict | None:
+    """One question on ``context`` (``question``, ``text``, ``answer_start``), or None when no sentence fits."""
+    candidates = []
+    for offset, sentence in _sentences(context, language):
+        if language == "zh":
+            if len(sentence) < 8:
+                continue
+            spans = [(m.start(), m.group(1)) for m in _HAN_PAIR.finditer(sentence) if m.start() > 0]
+        else:
+            if len(sentence.split()) < 6:
+                continue
+            spans = [(m.start(), m.group()) for m in _WORD.finditer(sentence) if m.start() > 0]
+        candidates += [(offset, sentence, start, text) for start, text in spans]
+    if not candidates:
+        return None
+    offset, sentence, start, text = rng.choice(candidates)
+    word = QUESTION_WORD[language]
+    question = sentence[:start] + word + sentence[start + len(text):]
+    question = question.rstrip(" .!?;:,\"'。！？；，") + ("？" if language == "zh" else "?")
+    return {"question": question, "text": text, "answer_start": offset + start}
+
+
+def squad_document(rows: list[tuple[str, dict]], split: str, language: str) -> dict:
+    paragraphs = [{"context": context, "qas": [{"id": f"{language}-{split}-{n}", "question": q["question"],
+                                                "answers": [{"text": q["text"], "answer_start": q["answer_start"]}]}]}
+                  for n, (context, q) in enumerate(rows)]
+    return {"version": "fortunes-cloze-multilingual-1", "data": [{"title": f"fortunes-{language}", "paragraphs": paragraphs}]}
+
+
+def cloze_rows(language: str, seed: int, sizes: dict[str, int], fortunes_dir: Path | None = None) -> dict[str, list]:
+    """split → [(context, question)] for ``language`` (Fake-English: the English rows moved)."""
+    source = "en" if language == "fake" else language
+    docs = read_documents(source, *(() if fortunes_dir is None else (fortunes_dir,)))
+    min_chars = 20 if source == "zh" else 60
+    out = {}
+    for split in SPLITS:
+        rng = random.Random(f"cloze-{seed}-{source}-{split}")
+        part = [d for d in docs if split_of(d, source, seed) == split and len(d) >= min_chars
+                and (language != "fake" or in_domain(d))]
+        rng.shuffle(part)
+        rows = []
+        for context in part:
+            q = cloze_question(context, source, rng)
+            if q is not None:
+                rows.append((context, q))
+            if len(rows) == sizes[split]:
+                break
+        if language == "fake":
+            rows = [(to_fake(c), {"question": to_fake(q["question"]), "text": to_fake(q["text"]),
+                                  "answer_start": q["answer_start"]}) for c, q in rows]
+        out[split] = rows
+    return out
+
+
+def write_qa(out_dir: str | Path, languages: list[str], seed: int, sizes: dict[str, int],
+             mixtures: dict[str, list[str]] | None = None, fortunes_dir: Path | None = None) -> dict:
+    """``out_dir/<lang>/{train,valid,test}.json`` per language, and per mixture (e.g. ``en+zh``) the concatenation."""
+    out_dir = Path(out_dir)
+    stats, rows_of = {}, {}
+    for language in languages:
+        if language not in QA_LANGUAGES:
+            raise DataError(f"no cloze QA for language {language!r}; known: {', '.join(QA_LANGUAGES)}")
+        rows_of[language] = cloze_rows(language, seed, sizes, fortunes_dir)
+    for name, parts in (mixtures or {}).items():
+        missing = [p for p in parts if p not in rows_of]
+        if missing:
+            raise DataError(f"QA mixture {name} names {missing}, which are not among the languages {languages}")
+        rows_of[name] = {s: [r for p in parts for r in rows_of[p][s]] for s in SPLITS}
+    for language, by_split in rows_of.items():
+        (out_dir / language).mkdir(parents=True, exist_ok=True)
+        for split, rows in by_split.items():
+            (out_dir / language / f"{split}.json").write_text(
+                json.dumps(squad_document(rows, split, language), ensure_ascii=False, indent=0), encoding="utf-8")
+        stats[language] = {split: len(rows) for split, rows in by_split.items()}
+    (out_dir / "stats.json").write_text(json.dumps({"questions": stats, "kind": "cloze proxy (synthetic from real text)"}, indent=1))
+    return stats
+
+
+# -- POS -------------------------------------------------------------------------------------------------------------
+def english_lexicon() -> dict[str, str]:
+    """form → universal tag from pip ``ud2pos``'s English lexicon (one tag per form: silver)."""
+    try:
+        import ud2pos
+    except ImportError:
+        raise DataError("silver English POS needs pip ud2pos (`pip install ud2pos`)") from None
+    path = Path(ud2pos.__file__).parent / "data" / "english-ud_lemmas.tsv"
+    with open(path, encoding="utf-8", newline="") as handle:
+        rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
+    lexicon = {}
+    for row in rows:
+        tag = UPOS_TO_UNIVERSAL.get(row.get("pos") or "")
+        if tag is None:
+            continue  # the lexicon's '_' rows (no tag): such a form is simply not in the lexicon
+        lexicon[row["form"]] = tag  # one tag per form: the last listed, as ud2pos.UdTagger keeps
+    return lexicon
+
+
+def english_silver_sentences(seed: int) -> tuple[dict[str, list[tuple[list[str], list[str]]]], dict[str, int]]:
+    """split → [(tokens, tags)] from English fortunes, and the counts of sentences kept and left out."""
+    lexicon = english_lexicon()
+    out: dict[str, list] = {s: [] for s in SPLITS}
+    counts = {"kept": 0, "not_in_lexicon": 0, "length": 0}
+    for doc in read_documents("en"):
+        if not in_domain(doc):
+            continue
+        split = split_of(doc, "en", seed)
+        for sentence in _SENTENCE_END.split(doc):
+            tokens = _EN_TOKEN.findall(sentence)
+            if not 4 <= len(tokens) <= 40:
+                counts["length"] += 1
+                continue
+            tags = [lexicon.get(t.lower()) for t in tokens]
+            if None in tags:
+                counts["not_in_lexicon"] += 1
+                continue
+            counts["kept"] += 1
+            out[split].append((tokens, tags))
+    return out, counts
+
+
+def turkish_gold_sentences(seed: int, files: list[Path] | None = None) -> tuple[dict[str, list[tuple[list[str], list[str]]]], dict[str, int]]:
+    """split → [(words, tags)] from the gold treebanks (or ``files``), inflectional groups joined into words."""
+    out: dict[str, list] = {s: [] for s in SPLITS}
+    counts = {"kept": 0, "length": 0}
+    for path in files or turkish_treebank_files():
+        text, words, tags, glue = None, [], [], False
+        for number, line in enumerate(path.read_text(encoding="utf-8").splitlines() + [""], start=1):
+            if line.startswith("# text = "):
+                text = " ".join(line[len("# text = "):].split())
+            elif line.startswith("#"):
+                continue
+            elif not line.strip():
+                if words:
+                    if text is None:
+                        raise DataError(f"{path}:{number}: sentence without a '# text =' line")
+                    if 2 <= len(words) <= 60:
+                        out[split_of(text, "tr", seed)].append((words, tags))
+                        counts["kept"] += 1
+                    else:
+                        counts["length"] += 1
+                text, words, tags, glue = None, [], [], False
+            else:
+                cells = line.split("\t")
+                if len(cells) != 10:
+                    raise DataError(f"{path}:{number}: expected 10 tab-separated CoNLL-U columns, found {len(cells)}")
+                form, tag, misc = cells[1], UPOS_TO_UNIVERSAL.get(cells[3]), cells[9]
+                if tag is None:
+                    raise DataError(f"{path}:{number}: unknown tag {cells[3]!r}; known: {', '.join(UPOS_TO_UNIVERSAL)}")
+                if glue and tag != "PUNCT" and tags[-1] != "PUNCT":
+                    words[-1] += form if form != "_" else ""
+                    tags[-1] = tag  # the last inflectional group decides
+                else:
+                    words.append(form)
+                    tags.append(tag)
+                glue = "SpaceAfter=No" in misc
+    return out, counts
+
+
+def write_pos(out_dir: str | Path, languages: list[str], seed: int, sizes: dict[str, int]) -> dict:
+    """``out_dir/<lang>/{train,valid,test}.conll`` (``word<TAB>tag``), and ``stats.json`` with gold/silver marks."""
+    out_dir = Path(out_dir)
+    stats: dict = {}
+    english = None
+    for language in languages:
+        if language not in POS_LANGUAGES:
+            raise DataError(f"no POS set for language {language!r}; known: {', '.join(POS_LANGUAGES)} "
+                            "(ud2pos has no German, Spanish or Chinese lexicon)")
+        if language == "tr":
+            by_split, counts = turkish_gold_sentences(seed)
+        else:
+            english = english or english_silver_sentences(seed)
+            by_split, counts = english
+            if language == "fake":
+                by_split = {s: [([to_fake(t) for t in toks], tags) for toks, tags in rows] for s, rows in by_split.items()}
+        (out_dir / language).mkdir(parents=True, exist_ok=True)
+        entry = {"quality": POS_QUALITY[language], "sentences_read": counts}
+        for split in SPLITS:
+            rows = list(by_split[split])
+            source = "en" if language == "fake" else language  # Fake-English: the twins of the English sentences
+            random.Random(f"pos-{seed}-{source}-{split}").shuffle(rows)
+            rows = rows[: sizes[split]]
+            blocks = ["\n".join(f"{w}\t{t}" for w, t in zip(words, tags)) for words, tags in rows]
+            (out_dir / language / f"{split}.conll").write_text("\n\n".join(blocks) + "\n", encoding="utf-8")
+            entry[split] = len(rows)
+        stats[language] = entry
+    (out_dir / "stats.json").write_text(json.dumps({"sentences": stats, "tags": UNIVERSAL_TAGS}, indent=1))
+    return stats

@@ -1,0 +1,171 @@
+"""``ssl-universal crosslingual-table``: corpus → vocabulary → MLM pre-training → fine-tune on A, test on every B → tables.
+
+    ssl-universal crosslingual-table --table transfer --preset quick --seeds 0,1,2 --out runs/xl
+    ssl-universal crosslingual-table --table fake     --preset quick --seeds 0,1,2 --out runs/xl
+
+``transfer``: the zero-shot matrices (rows fine-tune language, columns test language) of cloze QA (EM/F1, Chinese by
+character) and POS (accuracy; Turkish gold, English silver), for the multilingual model and for no pre-training
+(same architecture and vocabulary, random weights); then the zero-shot Chinese QA table (pre-training × fine-tune
+language(s) → test on Chinese). ``fake``: pre-train on English + Fake-English (non-parallel halves), on English only
+(the same English half, same vocabulary) or nothing; fine-tune on one, test on both. Every step is a run folder under
+``--out``; a finished one is reused, so an interrupted table continues where it stopped. ``--backbone`` replaces the
+multilingual pre-training with a Hugging Face folder (e.g. mBERT), for the full-scale table.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import logging
+import time
+from pathlib import Path
+
+from .corpus import CorpusConfig, stats_table, write_corpus
+from .finetune import write_pos, write_qa
+from .matrix import find_transfer_records, markdown_matrix, markdown_rows, score_transfer, transfer_matrix
+from .vocab import train_vocabulary
+
+log = logging.getLogger("ssl_universal")
+
+# Sizes per preset: corpus documents per language, vocabulary, fine-tuning items per split, the recipes' presets.
+PRESETS = {
+    "default": {"max_documents": 6000, "vocab_size": 8000, "limit_alphabet": 3000, "train_items": 1500, "eval_items": 300,
+                "pretrain_preset": None, "finetune_preset": None},
+    "quick": {"max_documents": 3000, "vocab_size": 5000, "limit_alphabet": 2000, "train_items": 600, "eval_items": 100,
+              "pretrain_preset": "quick", "finetune_preset": "quick"},
+    "smoke": {"max_documents": 40, "vocab_size": 300, "limit_alphabet": 200, "train_items": 16, "eval_items": 8,
+              "pretrain_preset": "smoke", "finetune_preset": "smoke"},
+}
+MULTI = ["en", "zh", "de", "es", "tr"]
+QA_LANGUAGES = ["en", "zh", "de", "es"]
+POS_LANGUAGES = ["en", "tr"]
+
+
+def _train(recipe: str, overrides: list[str], run_dir: Path) -> None:
+    """One run of a packaged recipe, skipped when ``run_dir`` already holds its results."""
+    from ssl_universal.config import load_config
+    from ssl_universal.run import train
+
+    from . import recipe_path
+
+    if (run_dir / "results.json").is_file():
+        return
+    log.info("crosslingual-table: %s %s -> %s", recipe, " ".join(overrides), run_dir)
+    train(load_config([f"recipe={recipe_path(recipe)}", *overrides, f"run_dir={run_dir}"]))
+
+
+def _prepare_backbone(name: str, languages: list[str], out: Path, sizes: dict, threads: int, vocab_from: str | None = None,
+                      corpus_languages: list[str] | None = None, extra: list[str] | None = None) -> Path:
+    """Corpus, vocabulary (or ``vocab_from``'s) and pre-training; the ``best/hf`` folder."""
+    corpus_dir = out / "corpus" / name
+    if not (corpus_dir / "stats.json").is_file():
+        stats = write_corpus(CorpusConfig(languages=corpus_languages or languages, max_documents=sizes["max_documents"]), corpus_dir)
+        if corpus_languages and corpus_languages != languages:  # keep only the asked languages (the en half of en+fake)
+            for split in ("train", "valid", "test"):
+                text = "".join((corpus_dir / lang / f"{split}.txt").read_text(encoding="utf-8") for lang in languages)
+                (corpus_dir / f"{split}.txt").write_text(text, encoding="utf-8")
+            stats["languages"] = {k: v for k, v in stats["languages"].items() if k in languages}
+            (corpus_dir / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))
+        print(f"\ncorpus {name}:\n{stats_table(stats)}", flush=True)
+    vocab_dir = out / "vocab" / (vocab_from or name)
+    if not (vocab_dir / "config.json").is_file():
+        train_vocabulary(corpus_dir, vocab_dir, sizes["vocab_size"], limit_alphabet=sizes["limit_alphabet"])
+    run_dir = out / "pretrain" / name
+    preset = [f"preset={sizes['pretrain_preset']}"] if sizes["pretrain_preset"] else []
+    _train("pretrain", [*preset, f"task.data_dir={corpus_dir}", f"model.backbone={vocab_dir}", f"trainer.threads={threads}",
+                        *(extra or [])], run_dir)
+    return run_dir / "best" / "hf"
+
+
+def _finetune(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str], seed: int,
+              data: Path, out: Path, sizes: dict, threads: int, extra: list[str]) -> None:
+    run_dir = out / "finetune" / task / label / train_language / f"seed{seed}"
+    if (run_dir / "transfer.json").is_file():
+        return
+    preset = [f"preset={sizes['finetune_preset']}"] if sizes["finetune_preset"] else []
+    lang = ["task.lang=zh"] if task == "qa" and train_language == "zh" else []
+    _train(task, [*preset, f"row={row}", f"model.backbone={backbone}", f"task.data_dir={data / task / train_language}",
+                  f"seed={seed}", f"trainer.threads={threads}", *lang, *extra], run_dir)
+    score_transfer(run_dir, task=task, pretrain=label, train_language=train_language, seed=seed, data_root=data / task,
+                   test_languages=test_languages)
+
+
+def transfer_tables(records: list[dict]) -> str:
+    parts = []
+    for label in ("multilingual", "none"):
+        for task, metric, what in (("qa", "f1", "cloze QA F1 (proxy; zh by character)"), ("qa", "exact_match", "cloze QA EM"),
+                                   ("pos", "accuracy", "POS accuracy (en silver, tr gold)")):
+            matrix = transfer_matrix(records, task, label, metric)
+            if matrix["rows"]:
+                parts.append(f"**{what}, pre-training: {label}**\n\n{markdown_matrix(matrix)}")
+    rows = [(f"{label}, fine-tune {ft}", label, ft, "zh") for label in ("none", "multilingual") for ft in ("zh", "en", "en+zh")]
+    parts.append("**zero-shot Chinese (cloze QA, test zh)**\n\n" + markdown_rows(records, rows, [("qa", "exact_match"), ("qa", "f1")]))
+    return "\n\n".join(parts)
+
+
+def fake_table(records: list[dict]) -> str:
+    rows = [(f"{label}: {a} → {b}", label, a, b) for label in ("en+fake", "en", "none")
+            for a, b in (("en", "en"), ("en", "fake"), ("fake", "fake"), ("fake", "en"))]
+    return "**Fake-English (pre-training: train → test)**\n\n" + markdown_rows(
+        records, rows, [("qa", "exact_match"), ("qa", "f1"), ("pos", "accuracy")])
+
+
+def main(argv: list[str]) -> int:
+    """Build, train and print one table of SCIENCE.md §1 (see the module text)."""
+    parser = argparse.ArgumentParser(prog="ssl-universal crosslingual-table", description=__doc__.split("\n\n")[0],
+                                     epilog=__doc__.split("\n\n", 1)[1], formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--table", choices=("transfer", "fake"), required=True)
+    parser.add_argument("--preset", choices=tuple(PRESETS), default="default")
+    parser.add_argument("--seeds", default="0,1,2", help="fine-tuning seeds (comma-separated)")
+    parser.add_argument("--out", type=Path, required=True, help="folder of every corpus, vocabulary and run")
+    parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--backbone", default=None, help="transfer: a Hugging Face folder instead of our pre-training")
+    parser.add_argument("--qa-languages", default=",".join(QA_LANGUAGES))
+    parser.add_argument("--finetune-override", action="append", default=[], help="key=value for every fine-tuning run")
+    args = parser.parse_args(argv)
+    sizes = PRESETS[args.preset]
+    seeds = [int(s) for s in args.seeds.split(",")]
+    out = args.out
+    data = out / "data"
+    start = time.time()
+    if args.table == "transfer":
+        qa_languages = args.qa_languages.split(",")
+        if not (data / "qa" / "stats.json").is_file():
+            write_qa(data / "qa", qa_languages, 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
+                                                    "test": sizes["eval_items"]}, {"en+zh": ["en", "zh"]})
+        if not (data / "pos" / "stats.json").is_file():
+            write_pos(data / "pos", POS_LANGUAGES, 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
+                                                     "test": sizes["eval_items"]})
+        backbone = Path(args.backbone) if args.backbone else _prepare_backbone("multi", MULTI, out, sizes, args.threads)
+        # Cheapest informative order: both rows of one cell before the next cell, English and Chinese first.
+        jobs = [("qa", lang, qa_languages) for lang in qa_languages[:2]] + [("pos", lang, POS_LANGUAGES) for lang in POS_LANGUAGES]
+        jobs += [("qa", lang, qa_languages) for lang in [*qa_languages[2:], "en+zh"]]
+        for seed in seeds:
+            for task, language, tests in jobs:
+                for label, row in (("multilingual", "pretrained"), ("none", "scratch")):
+                    _finetune(task, backbone, row, label, language, tests, seed, data, out, sizes, args.threads,
+                              args.finetune_override)
+        records = find_transfer_records([out / "finetune"])
+        text = transfer_tables(records)
+    else:
+        fake_data = out / "data_fake"
+        if not (fake_data / "qa" / "stats.json").is_file():
+            write_qa(fake_data / "qa", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
+                                                          "test": sizes["eval_items"]})
+            write_pos(fake_data / "pos", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
+                                                            "test": sizes["eval_items"]})
+        enfake = _prepare_backbone("enfake", ["en", "fake"], out, sizes, args.threads)
+        english = _prepare_backbone("en", ["en"], out, sizes, args.threads, vocab_from="enfake", corpus_languages=["en", "fake"])
+        for seed in seeds:
+            for label, backbone, row in (("en+fake", enfake, "pretrained"), ("en", english, "pretrained"), ("none", enfake, "scratch")):
+                for task in ("qa", "pos"):
+                    for language in ("en", "fake"):
+                        _finetune(task, backbone, row, label, language, ["en", "fake"], seed, fake_data, out / "fake", sizes,
+                                  args.threads, args.finetune_override)
+        records = find_transfer_records([out / "fake" / "finetune"])
+        text = fake_table(records)
+    minutes = (time.time() - start) / 60
+    text += f"\n\n(seeds {args.seeds}; preset {args.preset}; {minutes:.1f} min wall for this call)"
+    (out / f"table_{args.table}.md").write_text(text + "\n", encoding="utf-8")
+    print("\n" + text)
+    return 0

@@ -1,0 +1,86 @@
+"""Fine-tuning sets per language: cloze questions that point at their answers, Fake-English twins, POS tags."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from ssl_universal.errors import DataError
+from ssl_universal_plugins.crosslingual.fake import to_fake
+from ssl_universal_plugins.crosslingual.finetune import (
+    UNIVERSAL_TAGS,
+    cloze_question,
+    english_lexicon,
+    turkish_gold_sentences,
+    write_pos,
+    write_qa,
+)
+from ssl_universal_plugins.text.readers import read_squad
+
+from .conftest import EN, ZH
+
+CONLLU = """# sent_id = s1
+# text = Kemerlerini katıldığı maçında kaybettiler.
+1\tKemerlerini\tkemer\tNOUN\tNN\t_\t4\tdobj\t_\t_
+2\tkatıl\tkatıl\tVERB\tVB\t_\t3\tig\t_\tSpaceAfter=No
+3\tdığı\t_\tADJ\tVJ\t_\t4\trcmod\t_\t_
+4\tmaçında\tmaç\tNOUN\tNN\t_\t5\tnpadvmod\t_\t_
+5\tkaybettiler\tkaybet\tVERB\tVB\t_\t0\troot\t_\tSpaceAfter=No
+6\t.\t.\tPUNCT\t.\t_\t5\tp\t_\t_
+
+"""
+
+
+def test_cloze_questions_point_at_their_answer_in_each_language():
+    rng = random.Random(0)
+    context = " ".join(EN[:3])
+    q = cloze_question(context, "en", rng)
+    assert context[q["answer_start"] : q["answer_start"] + len(q["text"])] == q["text"] and len(q["text"]) >= 5
+    assert "what" in q["question"] and q["text"] not in q["question"].split()
+    zh = cloze_question(ZH[1], "zh", rng)
+    assert len(zh["text"]) == 2 and ZH[1][zh["answer_start"] : zh["answer_start"] + 2] == zh["text"]
+    assert "什么" in zh["question"] and zh["question"].endswith("？")
+    assert cloze_question("Too short.", "en", rng) is None
+
+
+def test_written_sets_read_back_and_fake_english_is_the_english_set_moved(fortunes_dir, tmp_path):
+    sizes = {"train": 5, "valid": 2, "test": 3}
+    stats = write_qa(tmp_path, ["en", "zh", "fake"], 0, sizes, {"en+zh": ["en", "zh"]}, fortunes_dir=fortunes_dir)
+    assert stats["en+zh"]["train"] == stats["en"]["train"] + stats["zh"]["train"] > 0
+    for language in ("en", "zh", "fake", "en+zh"):
+        for split in ("train", "valid", "test"):
+            read_squad(tmp_path / language / f"{split}.json", "error", [])  # answers must sit at answer_start
+    en = json.loads((tmp_path / "en" / "train.json").read_text())["data"][0]["paragraphs"]
+    fake = json.loads((tmp_path / "fake" / "train.json").read_text())["data"][0]["paragraphs"]
+    assert [to_fake(p["context"]) for p in en] == [p["context"] for p in fake]
+    assert [p["qas"][0]["answers"] for p in fake] == [
+        [{"text": to_fake(a["text"]), "answer_start": a["answer_start"]} for a in p["qas"][0]["answers"]] for p in en]
+    with pytest.raises(DataError, match="no cloze QA for language 'xx'"):
+        write_qa(tmp_path, ["xx"], 0, sizes)
+
+
+def test_turkish_inflectional_groups_are_joined_and_take_the_last_tag(tmp_path):
+    path = tmp_path / "tiny.conllu"
+    path.write_text(CONLLU, encoding="utf-8")
+    by_split, counts = turkish_gold_sentences(0, [path])
+    (words, tags), = [s for rows in by_split.values() for s in rows]
+    assert words == ["Kemerlerini", "katıldığı", "maçında", "kaybettiler", "."]
+    assert tags == ["NOUN", "ADJ", "NOUN", "VERB", "PUNCT"] and counts["kept"] == 1
+    path.write_text("# text = x\n1\tx\tx\tNOUN\n\n", encoding="utf-8")
+    with pytest.raises(DataError, match="tiny.conllu:2: expected 10 tab-separated"):
+        turkish_gold_sentences(0, [path])
+
+
+def test_silver_english_tags_are_universal_and_marked_silver(tmp_path):
+    lexicon = english_lexicon()
+    assert lexicon["the"] == "DET" and lexicon["."] == "PUNCT" and set(lexicon.values()) <= set(UNIVERSAL_TAGS)
+    stats = write_pos(tmp_path, ["en", "fake"], 0, {"train": 4, "valid": 2, "test": 2})
+    assert stats["en"]["quality"] == stats["fake"]["quality"] == "silver"
+    assert stats["en"]["sentences_read"]["not_in_lexicon"] > 0  # left out, and counted
+    en = (tmp_path / "en" / "train.conll").read_text().split("\n\n")
+    fake = (tmp_path / "fake" / "train.conll").read_text().split("\n\n")
+    first_en = [line.split("\t") for line in en[0].splitlines()]
+    first_fake = [line.split("\t") for line in fake[0].splitlines()]
+    assert [to_fake(w) for w, _ in first_en] == [w for w, _ in first_fake] and [t for _, t in first_en] == [t for _, t in first_fake]
