@@ -140,8 +140,9 @@ class Pipeline:
                 "hubert_pretrain", runs / "baseline_it2", [f"task.data_dir={data / 'it2'}", "task.label_rate=50",
                                                            *p["pretrain"], *seed]))
             baseline = runs / "baseline_it2"
-        self.stage("baseline units of the clean audio", data / "continual" / "dict.km.txt",
-                   lambda: self.units(data / "pretrain", data / "continual", "hubert", baseline / "best" / "hf"))
+        if not a.no_continual:
+            self.stage("baseline units of the clean audio", data / "continual" / "dict.km.txt",
+                       lambda: self.units(data / "pretrain", data / "continual", "hubert", baseline / "best" / "hf"))
         noise = [f"task.noise_root={self.corpus / 'noise' / 'train'}", f"task.rir_root={self.corpus / 'rir' / 'train'}"]
         continual = [f"model.init={baseline}", f"task.data_dir={data / 'continual'}", *noise, *p["continual"], *seed]
         upstreams = {"baseline": baseline}
@@ -150,6 +151,8 @@ class Pipeline:
             variants.insert(0, ("continual_clean", ["task.distort=false"]))
         if a.dat:
             variants.append(("continual_dat", [f"model.dat_weight={a.dat_weight}", "task.p_additive=0.8"]))
+        if a.no_continual:
+            variants = []
         for name, extra in variants:
             self.stage(name, runs / name / "results.json",
                        lambda name=name, extra=extra: self.train("hubert_continual", runs / name, [*continual, *extra]))
@@ -214,6 +217,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--dat-weight", type=float, default=0.1, help="gradient-reversal scale of --dat")
     parser.add_argument("--clean-control", action="store_true",
                         help="also continue the baseline on clean audio for the same steps (separates noise from steps)")
+    parser.add_argument("--no-continual", action="store_true",
+                        help="only the baseline and the reference rows: does pre-training beat fbank and random_init?")
     parser.add_argument("--no-references", action="store_true",
                         help="leave out the reference rows fbank (log-mel features) and random_init (untrained HuBERT)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset of ic,er,ks,sid,asr")

@@ -42,3 +42,19 @@ def test_finished_stages_are_skipped_and_the_table_is_printed(tmp_path, capsys):
     assert table.main(["--out", str(out), "--tasks", "ic", "--no-references"]) == 0
     assert capsys.readouterr().out.count("[skip]") == 8
     assert "random_init" not in (out / "table" / "report.md").read_text().split("| upstream")[1]
+
+
+def test_no_continual_runs_the_baseline_and_the_references_only(tmp_path, capsys):
+    out = tmp_path / "table_run"
+    for path in ["corpus/corpus.json", "data/pretrain/valid.tsv", "data/mfcc/dict.km.txt",
+                 "runs/baseline_it1/results.json"]:
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text("{}\n")
+    for upstream in ("baseline", "fbank", "random_init"):
+        (out / "downstream" / upstream / "ks").mkdir(parents=True)
+        (out / "downstream" / upstream / "ks" / "results.json").write_text(json.dumps(
+            {"test": {"accuracy_clean": 50.0, "accuracy_mgr": 40.0, "accuracy_unseen": 30.0}}))
+    assert table.main(["--out", str(out), "--tasks", "ks", "--no-continual", "--dat"]) == 0
+    printed = capsys.readouterr().out
+    assert printed.count("[skip]") == 7 and "[run]" not in printed
+    assert sorted(p.name for p in (out / "table").iterdir() if p.is_dir()) == ["baseline", "fbank", "random_init"]
