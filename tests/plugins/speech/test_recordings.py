@@ -92,7 +92,7 @@ def _classification_folder(root, test_labels, rng, bad_test_audio=False):
     root.mkdir(parents=True)
     for split, labels in (("train", ["a", "b"] * 4), ("test", test_labels)):
         rows = []
-        for i, label in enumerate(labels):
+        for i in range(len(labels)):
             rel = f"{split}_{i}.wav"
             sf.write(str(root / rel), (0.1 * rng.standard_normal(4000)).astype(np.float32), RATE)
             rows.append((rel, 4000 if not (bad_test_audio and split == "test" and i == 1) else 3999))
