@@ -126,6 +126,10 @@ def write_qa(out_dir: str | Path, languages: list[str], seed: int, sizes: dict[s
             raise DataError(f"QA mixture {name} names {missing}, which are not among the languages {languages}")
         rows_of[name] = {s: [r for p in parts for r in rows_of[p][s]] for s in SPLITS}
     for language, by_split in rows_of.items():
+        empty = [split for split, rows in by_split.items() if not rows]
+        if empty:
+            raise DataError(f"cloze QA for {language}: no question in split(s) {', '.join(empty)} (too few documents of "
+                            "that language; check its package is installed, or lower the sizes)")
         (out_dir / language).mkdir(parents=True, exist_ok=True)
         for split, rows in by_split.items():
             (out_dir / language / f"{split}.json").write_text(

@@ -122,12 +122,20 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--backbone", default=None, help="transfer: a Hugging Face folder instead of our pre-training")
     parser.add_argument("--qa-languages", default=",".join(QA_LANGUAGES))
     parser.add_argument("--finetune-override", action="append", default=[], help="key=value for every fine-tuning run")
+    parser.add_argument("--report-only", action="store_true", help="print the table from the runs under --out; train nothing")
     args = parser.parse_args(argv)
     sizes = PRESETS[args.preset]
     seeds = [int(s) for s in args.seeds.split(",")]
     out = args.out
     data = out / "data"
     start = time.time()
+    if args.report_only:
+        if args.table == "transfer":
+            text = transfer_tables(find_transfer_records([out / "finetune"]))
+        else:
+            text = fake_table(find_transfer_records([out / "fake" / "finetune"]))
+        print(text)
+        return 0
     if args.table == "transfer":
         qa_languages = args.qa_languages.split(",")
         if not (data / "qa" / "stats.json").is_file():

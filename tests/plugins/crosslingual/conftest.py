@@ -31,7 +31,7 @@ def fortunes_dir(tmp_path):
 
     for i, name in enumerate(EN_FILES):
         _fortune_file(root / name, [f"{e} Number {i} of {name}." for e in EN])
-    _fortune_file(root / ZH_FILES[0], ZH)
+    _fortune_file(root / ZH_FILES[0], ZH + [f"{z[:-1]}，第{i}回也。" for i in range(12) for z in ZH])
     for name in ZH_FILES[1:]:
         _fortune_file(root / name, [z.replace("之", "者") for z in ZH])
     _fortune_file(root / "de" / "zitate", DE)
