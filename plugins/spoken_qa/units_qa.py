@@ -24,6 +24,7 @@ reference ends at the *start* of the last unit). Scores are FF1/AOS of ``ssl_uni
 from __future__ import annotations
 
 import json
+import logging
 from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
@@ -39,6 +40,8 @@ from ssl_universal.schema import bounded
 from ssl_universal.sqa_eval import SpanResolver, evaluate, load_gold
 from ssl_universal.task import Task, TaskConfig
 from ssl_universal.tokenizer import Tokenizer, TokenizerConfig
+
+log = logging.getLogger(__name__)
 
 
 @dataclass
@@ -159,6 +162,7 @@ class UnitQATask(Task):
             raise DataError(f"{units_json}: expected the units summary with 'label_rate' (frames/s) ({err})") from None
         self.questions: dict[str, list[SpokenQuestion]] = {}
         self.windows: list[dict] = []  # global window id -> split, question index, passage start unit, offset
+        self.data_report: dict[str, dict[str, int]] = {}  # per split: questions, windows, questions left without a window
 
     # -- reading ---------------------------------------------------------------------------
     def _utterances(self, split: str) -> dict[str, Utterance]:
@@ -221,8 +225,9 @@ class UnitQATask(Task):
     # -- windows ---------------------------------------------------------------------------
     def load_split(self, split: str) -> list[dict]:
         cfg, tok = self.cfg, self.tokenizer
-        features = []
+        features, unplaced = [], 0
         for index, question in enumerate(self.read(split)):
+            before = len(features)
             q_ids = tok.unit_ids(question.question.units[: cfg.max_query_units], f"question {question.qid}")
             p_ids = tok.unit_ids(question.passage.units, f"passage {question.context_id}")
             offset = len(q_ids) + 2
@@ -245,6 +250,13 @@ class UnitQATask(Task):
                 })
                 if w0 + room >= len(p_ids):
                     break
+            unplaced += len(features) == before
+        self.data_report[split] = {"questions": len(self.read(split)), "windows": len(features),
+                                   "questions_without_window": unplaced}
+        if unplaced:  # only in train: no window holds the whole answer (longer than a window's passage part)
+            log.warning("%s: %d of %d questions have no training window holding their whole answer and are not "
+                        "trained on; raise task.max_length or lower task.max_query_units", split, unplaced,
+                        len(self.read(split)))
         return features
 
     def collate(self, examples: list[dict]) -> dict[str, torch.Tensor]:

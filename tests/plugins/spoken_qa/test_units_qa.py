@@ -105,6 +105,7 @@ def test_windows_put_the_answer_on_passage_units_only(unit_data):
     task = make(*unit_data)
     train = task.dataset("train")
     assert train and all(len(f["input_ids"]) <= 64 for f in train)
+    assert task.data_report["train"] == {"questions": 6, "windows": len(train), "questions_without_window": 0}
     for feature in train:
         window = task.windows[feature["window_id"]]
         question = task.read("train")[window["question"]]
