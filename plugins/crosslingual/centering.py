@@ -132,6 +132,35 @@ def analyse(vectors: dict[str, dict[str, lm.LayerVectors]], *, mean_n: int, test
     return results
 
 
+def character_ngram_reference(sets: list[ParallelSet], *, mean_n: int, test_n: int, seeds: list[int]) -> dict:
+    """The hand-feature reference on the same splits: TF-IDF of character 1–3-grams (within words), fitted on each seed's
+    mean sentences; LID by nearest language centroid and retrieval recall@1 by cosine, as for the encoder."""
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    reference = {}
+    for parallel_set in sets:
+        pool = len(parallel_set.texts["en"])
+        lid, recall = [], {lang: [] for lang in parallel_set.texts if lang != "en"}
+        for seed in seeds:
+            order = np.random.default_rng(seed).permutation(pool)  # the same split as analyse()
+            mean_index, test_index = order[:mean_n], order[mean_n : mean_n + test_n]
+            vectorizer = TfidfVectorizer(analyzer="char_wb", ngram_range=(1, 3), sublinear_tf=True)
+            vectorizer.fit([parallel_set.texts[lang][i] for lang in parallel_set.texts for i in mean_index])
+            test = {
+                lang: vectorizer.transform([texts[i] for i in test_index]).toarray() for lang, texts in parallel_set.texts.items()
+            }
+            means = {
+                lang: vectorizer.transform([texts[i] for i in mean_index]).toarray().mean(0)
+                for lang, texts in parallel_set.texts.items()
+            }
+            as_layers = {lang: lm.LayerVectors(v[None], np.ones(len(v), dtype=np.int64)) for lang, v in test.items()}
+            lid.append(float(lm.nearest_mean_accuracy({lang: m[None] for lang, m in means.items()}, as_layers)[0]))
+            for lang in recall:
+                recall[lang].append(retrieval(test["en"], test[lang]))
+        reference[parallel_set.corpus] = {"lid_accuracy": lid, "recall": recall}
+    return reference
+
+
 def _mean_std(values) -> tuple[np.ndarray, np.ndarray]:
     array = np.asarray(values, dtype=np.float64)
     return array.mean(axis=0), array.std(axis=0)
@@ -159,6 +188,14 @@ def tables(results: dict) -> str:
             f"| layer | LID by nearest mean % (chance {100 / k:.1f}) | distance between means | spread around own mean | recall@1 % | recall@1 centred % |"
         )
         lines.append("|---|---|---|---|---|---|")
+        reference = results.get("character_ngram_reference", {}).get(corpus)
+        if reference is not None:
+            ref_lid = _mean_std(reference["lid_accuracy"])
+            ref_recall = _mean_std(np.mean([reference["recall"][p] for p in pairs], axis=0))
+            lines.append(
+                f"| char 1–3-gram TF-IDF (reference) | {100 * ref_lid[0]:.1f} ± {100 * ref_lid[1]:.1f} | | | "
+                f"{100 * ref_recall[0]:.1f} ± {100 * ref_recall[1]:.1f} | |"
+            )
         for layer in range(len(lid[0])):
             lines.append(
                 f"| {'emb' if layer == 0 else layer} | {100 * lid[0][layer]:.1f} ± {100 * lid[1][layer]:.1f} | {distance[0][layer]:.3f} | "
@@ -167,16 +204,22 @@ def tables(results: dict) -> str:
     lines.append(
         f"\nlast layer (the encoder's sentence embedding), recall@1 % before → after centering (chance {100 / results['test_sentences']:.2f})"
     )
-    lines.append("| corpus | pair | recall@1 | recall@1 centred | change |")
-    lines.append("|---|---|---|---|---|")
+    lines.append("| corpus | pair | char 1–3-gram TF-IDF | recall@1 | recall@1 centred | change |")
+    lines.append("|---|---|---|---|---|---|")
     for corpus, block in results["corpora"].items():
         runs = block["per_seed"]
         for pair in runs[0]["recall_raw"]:
             raw = _mean_std([r["recall_raw"][pair][-1] for r in runs])
             centred = _mean_std([r["recall_centred"][pair][-1] for r in runs])
             change = _mean_std([r["recall_centred"][pair][-1] - r["recall_raw"][pair][-1] for r in runs])
+            reference = results.get("character_ngram_reference", {}).get(corpus)
+            ref = (
+                f"{100 * np.mean(reference['recall'][pair]):.1f} ± {100 * np.std(reference['recall'][pair]):.1f}"
+                if reference
+                else "–"
+            )
             lines.append(
-                f"| {corpus} | en↔{pair} | {100 * raw[0]:.1f} ± {100 * raw[1]:.1f} | {100 * centred[0]:.1f} ± {100 * centred[1]:.1f} | "
+                f"| {corpus} | en↔{pair} | {ref} | {100 * raw[0]:.1f} ± {100 * raw[1]:.1f} | {100 * centred[0]:.1f} ± {100 * centred[1]:.1f} | "
                 f"{100 * change[0]:+.1f} ± {100 * change[1]:.1f} |"
             )
     return "\n".join(lines)
@@ -261,6 +304,9 @@ def run(
             for lang, texts in parallel_set.texts.items()
         }
     results = analyse(vectors, mean_n=sizes["mean"], test_n=sizes["test"], seeds=list(seeds))
+    results["character_ngram_reference"] = character_ngram_reference(
+        sets, mean_n=sizes["mean"], test_n=sizes["test"], seeds=list(seeds)
+    )
     results.update(
         {
             "backbone": backbone,

@@ -158,4 +158,5 @@ def test_the_command_prints_both_tables_and_writes_plots(tmp_path, capsys, monke
     )
     printed = capsys.readouterr().out
     assert "LID by nearest mean % (chance 33.3)" in printed and "| gettext | en↔de |" in printed and "wall time" in printed
+    assert "| char 1–3-gram TF-IDF (reference) |" in printed
     assert (tmp_path / "out" / "lid_over_layers.png").stat().st_size > 1000 and (tmp_path / "out" / "centering.json").is_file()
