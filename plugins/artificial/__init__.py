@@ -3,7 +3,8 @@
 Reading order: ``generators.py`` (uniform, unigram, bigram, nesting, flat; shuffled) → ``bigram.py`` (the
 bigram model of real English) → ``tokenizer.py`` (artificial tokens; English word pieces) → ``tasks.py``
 (``artificial_mlm`` pre-training; the English proxy tasks, data in ``english.py``) → ``model.py`` (the
-masked LM saved as a backbone with its token frequencies). The transfer itself is the core's
+masked LM saved as a backbone with its token frequencies) → ``reference.py`` (generator ``english``: real text
+in the same ids, the upper reference) → ``table.py`` (the verb ``artificial-table``). The transfer itself is the core's
 (``ssl_universal.models.transfer``: ``random``, ``most_frequent``, ``scratch``).
 """
 
@@ -18,7 +19,7 @@ from .tokenizer import ArtificialTokenizer, EnglishPiecesTokenizer
 
 
 def recipe_path(name: str) -> Path:
-    """The packaged recipe ``name`` (pretrain, acceptability), loadable before the plugin's entry point is installed."""
+    """The packaged recipe ``name`` (pretrain, acceptability, topic), loadable before the plugin's entry point is installed."""
     return Path(str(importlib.resources.files(__package__) / "recipes" / f"{name}.yaml"))
 
 

@@ -5,6 +5,8 @@
   The first and last word never move, so a capital letter or the final punctuation gives nothing
   away; each source sentence appears once, in one form only, so no pair can be compared.
 * ``topic`` (an SST/topic proxy): a fortune → the file it comes from (computers, food, law, startrek).
+* ``paraphrase`` (an MRPC/QQP proxy): a sentence pair; the second is the first with WordNet synonyms
+  substituted (``paraphrase``), or another sentence with synonyms substituted the same way (``different``).
 
 Labelled "proxy" wherever they are shown: they are made from real text by rule, not annotated.
 """
@@ -111,4 +113,57 @@ def topic_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNE
         raise DataError(f"{fortunes_dir}: too few fortunes for a {split} split of {size}; raise task.num_eval / num_train")
     rows = [(text, topic) for topic, texts in per_topic.items() for text in texts[:each]]
     random.Random(f"{seed}-{split}").shuffle(rows)
+    return rows
+
+
+# -- paraphrase (an MRPC / QQP proxy) ---------------------------------------------------------------
+PARAPHRASE_LABELS = ("paraphrase", "different")
+_TOKEN = re.compile(r"^([A-Za-z]+)([^A-Za-z]*)$")  # a word and what punctuation follows it
+
+
+def substitute(words: list[str], table: dict[str, tuple[str, ...]], rng: random.Random, share: float = 0.5) -> list[str] | None:
+    """The words with about ``share`` of those that have WordNet synonyms (4+ letters) replaced by one; None if none has."""
+    spots = []
+    for i, word in enumerate(words):
+        m = _TOKEN.match(word)
+        if m and len(m.group(1)) >= 4 and m.group(1).lower() in table:
+            spots.append((i, m.group(1), m.group(2)))
+    if not spots:
+        return None
+    chosen = [s for s in spots if rng.random() < share] or [rng.choice(spots)]
+    out = list(words)
+    for i, word, tail in chosen:
+        synonym = rng.choice(table[word.lower()])
+        out[i] = (synonym.capitalize() if word[0].isupper() else synonym) + tail
+    return out
+
+
+def paraphrase_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR,
+                    wordnet_dir: str | None = None) -> list[tuple[tuple[str, str], str]]:
+    """((sentence, second), label) pairs, balanced. ``paraphrase``: the second is the first with WordNet synonyms
+    substituted; ``different``: the second is another sentence of the split, with synonyms substituted the same way
+    (so a substitution is no cue). Sentences without a substitutable word are left out (and counted in the error)."""
+    from .wordnet import WORDNET_DIR, synonyms
+
+    table = synonyms(wordnet_dir or WORDNET_DIR)
+    sentences = _share(list(_sentences(fortunes_dir, 6, 25)), split, seed)
+    rng = random.Random(f"paraphrase-{seed}-{split}")
+    pool = iter(sentences)
+    rows, skipped = [], 0
+    for first in pool:
+        if len(rows) == size:
+            break
+        if len(rows) % 2 == 0:
+            second = substitute(first.split(), table, rng)
+        else:
+            other = next(pool, None)
+            second = substitute(other.split(), table, rng) if other else None
+        if second is None:
+            skipped += 1
+            continue
+        rows.append(((first, " ".join(second)), PARAPHRASE_LABELS[len(rows) % 2]))
+    if len(rows) < size:
+        raise DataError(f"{fortunes_dir}: only {len(rows)} sentence pairs for the {split} split ({skipped} sentences had no word with a "
+                        f"WordNet synonym), asked for {size}; lower task.num_train / num_eval")
+    rng.shuffle(rows)
     return rows

@@ -9,7 +9,7 @@
    the paired ones, and the English reference (real fortunes text in the same ids), into
    ``OUT/pretrain/<corpus>`` (its ``best/hf`` is the backbone).
 2. Fine-tune every backbone × {most_frequent, random} and ``scratch`` × seeds on every English **proxy**
-   (recipes ``acceptability`` and ``topic``), into ``OUT/<proxy>/<corpus>/<row>/seed<s>`` and
+   (recipes ``topic``, ``acceptability``, ``paraphrase``), into ``OUT/<proxy>/<corpus>/<row>/seed<s>`` and
    ``OUT/<proxy>/scratch/seed<s>``.
 3. Print the table (test accuracy at the best valid step, mean ± std over seeds; gain = mean(row) −
    mean(scratch), ± the row's std), write it to ``OUT/table.md`` and the bar chart of the gains to
@@ -47,8 +47,8 @@ CORPORA: dict[str, list[str]] = {
 }
 #: The order they are trained in: the seed's contrasts first (random vs structured vs shuffled vs real text).
 TRAIN_ORDER = ("uniform", "nesting", "flat", "english", "nesting_shuffled", "flat_shuffled", "unigram", "bigram")
-PROXIES = {"topic": "topic", "acceptability": "acceptability"}  # proxy → recipe
-CHANCE = {"topic": 25.0, "acceptability": 50.0}  # balanced classes
+PROXIES = {"topic": "topic", "acceptability": "acceptability", "paraphrase": "paraphrase"}  # proxy → recipe
+CHANCE = {"topic": 25.0, "acceptability": 50.0, "paraphrase": 50.0}  # balanced classes
 ROWS = ("most_frequent", "random")
 PRESET_SEEDS = {None: (0, 1, 2), "quick": (0, 1, 2), "smoke": (0, 1, 2)}
 METRIC = "accuracy"
@@ -121,13 +121,13 @@ def mean_std(values) -> tuple[float, float]:
     return statistics.fmean(values), statistics.stdev(values) if len(values) > 1 else 0.0
 
 
-def gains(accuracies: dict, proxies, corpora) -> dict[tuple[str, str, str], tuple[float, float, int]]:
+def gains(accuracies: dict, proxies, corpora, rows=ROWS) -> dict[tuple[str, str, str], tuple[float, float, int]]:
     """{(proxy, corpus, row): (mean(row) − mean(scratch), std of the row over seeds, seeds)}; NaN when a side is missing."""
     table = {}
     for proxy in proxies:
         base, _ = mean_std(accuracies.get((proxy, "-", "scratch"), {}).values())
         for corpus in corpora:
-            for row in ROWS:
+            for row in rows:
                 values = accuracies.get((proxy, corpus, row), {})
                 mean, std = mean_std(values.values())
                 table[(proxy, corpus, row)] = (mean - base, std, len(values))
@@ -140,8 +140,8 @@ def _cell(mean: float, std: float, sign: bool = False) -> str:
     return f"{mean:+.1f} ± {std:.1f}" if sign else f"{mean:.1f} ± {std:.1f}"
 
 
-def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretraining: dict | None = None) -> str:
-    g = gains(accuracies, proxies, corpora)
+def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretraining: dict | None = None, rows=ROWS) -> str:
+    g = gains(accuracies, proxies, corpora, rows)
     cols = " | ".join(f"{p} (proxy): acc | gain" for p in proxies)
     lines = [header, "", f"| pre-training corpus | row | {cols} |", "|---|---|" + "---|---|" * len(proxies)]
     lines.append("| (chance) | — | " + " | ".join(f"{CHANCE[p]:.1f} | " for p in proxies) + " |")
@@ -149,7 +149,7 @@ def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretrainin
     n = [len(accuracies.get((p, "-", "scratch"), {})) for p in proxies]
     lines.append("| (none) | scratch | " + " | ".join(f"{_cell(m, s)} (n={k}) | 0" for (m, s), k in zip(scratch, n)) + " |")
     for corpus in corpora:
-        for row in ROWS:
+        for row in rows:
             cells = []
             for p in proxies:
                 values = accuracies.get((p, corpus, row), {})
@@ -168,19 +168,19 @@ def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretrainin
     return "\n".join(lines) + "\n"
 
 
-def chart(accuracies: dict, proxies, corpora, path: Path, title: str) -> Path:
+def chart(accuracies: dict, proxies, corpora, path: Path, title: str, rows=ROWS) -> Path:
     """The seed's bar chart: gain over scratch per pre-training corpus, one panel per proxy, one bar per assignment."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    g = gains(accuracies, proxies, corpora)
+    g = gains(accuracies, proxies, corpora, rows)
     fig, axes = plt.subplots(1, len(proxies), figsize=(1.1 * len(corpora) * len(proxies) + 2, 4), squeeze=False)
-    width = 0.38
+    width = 0.76 / len(rows)
     for ax, proxy in zip(axes[0], proxies):
-        for k, row in enumerate(ROWS):
-            xs = [i + (k - 0.5) * width for i in range(len(corpora))]
+        for k, row in enumerate(rows):
+            xs = [i + (k - (len(rows) - 1) / 2) * width for i in range(len(corpora))]
             means = [g[(proxy, c, row)][0] for c in corpora]
             stds = [g[(proxy, c, row)][1] for c in corpora]
             ax.bar(xs, means, width, yerr=stds, capsize=3, label=row)
@@ -214,6 +214,7 @@ def main(argv: list[str]) -> int:
     p.add_argument("--corpora", default=",".join(TRAIN_ORDER),
                    help=f"comma-separated, trained in this order (a stopped table has the first ones): {','.join(TRAIN_ORDER)}")
     p.add_argument("--proxies", default=",".join(PROXIES), help=f"comma-separated: {','.join(PROXIES)}")
+    p.add_argument("--rows", default=",".join(ROWS), help="comma-separated assignments of the pre-trained rows (scratch is always run)")
     p.add_argument("--seeds", default=None, help="comma-separated fine-tuning seeds (default 0,1,2)")
     p.add_argument("--pretrain-override", action="append", default=[], help="key=value for every pre-training run")
     p.add_argument("-o", "--override", action="append", default=[], help="key=value for every fine-tuning run")
@@ -225,6 +226,7 @@ def main(argv: list[str]) -> int:
 
     corpora = _names(args.corpora, CORPORA, "corpus")
     proxies = _names(args.proxies, PROXIES, "proxy")
+    rows = _names(args.rows, ROWS, "row")
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else PRESET_SEEDS[args.preset]
     out = Path(args.out).expanduser().resolve()
     if args.threads:
@@ -249,7 +251,7 @@ def main(argv: list[str]) -> int:
     if not args.report_only:
         drop = () if args.keep_weights else ("best", "checkpoints")
         for proxy in proxies:
-            cells = [("-", "scratch")] + [(c, r) for c in corpora for r in ROWS]
+            cells = [("-", "scratch")] + [(c, r) for c in corpora for r in rows]
             for corpus, row in cells:
                 if row != "scratch":
                     backbone(corpus)
@@ -270,10 +272,10 @@ def main(argv: list[str]) -> int:
     accuracies = read_accuracies(out, proxies, corpora, seeds)
     header = (f"# Artificial-data transfer to English proxies (preset {args.preset or 'none (default size)'}; fine-tuning seeds "
               f"{', '.join(map(str, seeds))}; one pre-training per corpus)")
-    text = render(accuracies, proxies, corpora, seeds, header=header, pretraining=pretraining)
+    text = render(accuracies, proxies, corpora, seeds, header=header, pretraining=pretraining, rows=rows)
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(text)
-    png = chart(accuracies, proxies, corpora, out / "gains.png", header.lstrip("# "))
+    png = chart(accuracies, proxies, corpora, out / "gains.png", header.lstrip("# "), rows)
     print(text)
     print(f"wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min; written {out / 'table.md'}, {png}")
     return 0

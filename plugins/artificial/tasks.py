@@ -144,7 +144,7 @@ class ArtificialMLMTask(Task):
 class EnglishProxyConfig(TaskConfig):
     """A GLUE-like English proxy made from fortunes (see :mod:`.english`): which one and how big."""
 
-    proxy: str = choice("acceptability", "topic")  # acceptability (CoLA proxy: real vs locally disordered) | topic (fortunes file)
+    proxy: str = choice("acceptability", "topic", "paraphrase")  # acceptability (CoLA proxy: real vs locally disordered) | topic (fortunes file) | paraphrase (MRPC proxy: WordNet synonyms vs another sentence)
     max_length: int = bounded(64, ge=3)  # longest input in tokens, <cls> and <sep> included
     overlong: str = choice("truncate", "error")  # a longer input: truncate (keep the start) | error
     num_train: int = bounded(2000, ge=2)  # training examples
@@ -164,20 +164,25 @@ class EnglishProxyTask(Task):
 
     @property
     def label_names(self) -> tuple[str, ...]:
-        return english.ACCEPTABILITY_LABELS if self.cfg.proxy == "acceptability" else english.TOPICS
+        return {"acceptability": english.ACCEPTABILITY_LABELS, "paraphrase": english.PARAPHRASE_LABELS}.get(self.cfg.proxy, english.TOPICS)
 
     def rows(self, split: str) -> list[tuple[str, str]]:
         cfg = self.cfg
         size = cfg.num_train if split == "train" else cfg.num_eval
         if cfg.proxy == "acceptability":
             return english.acceptability_rows(split, size, cfg.data_seed, cfg.fortunes_dir, cfg.changes)
+        if cfg.proxy == "paraphrase":
+            return english.paraphrase_rows(split, size, cfg.data_seed, cfg.fortunes_dir)
         return english.topic_rows(split, size, cfg.data_seed, cfg.fortunes_dir)
 
     def load_split(self, split: str) -> list[dict]:
         index = {name: i for i, name in enumerate(self.label_names)}
         examples = []
         for line, (text, label) in enumerate(self.rows(split), start=1):
-            ids = self.tokenizer.encode(text)
+            if isinstance(text, tuple):  # a sentence pair: <cls> first <sep> second <sep>
+                ids = [*self.tokenizer.encode(text[0]), *self.tokenizer.encode(text[1], add_special=False), self.tokenizer.sep_id]
+            else:
+                ids = self.tokenizer.encode(text)
             if len(ids) > self.cfg.max_length:
                 if self.cfg.overlong == "error":
                     raise DataError(f"{self.cfg.proxy} proxy, {split} example {line}: {len(ids)} tokens > task.max_length={self.cfg.max_length}; "

@@ -87,3 +87,31 @@ def test_the_task_encodes_word_pieces_and_scores_accuracy():
 def test_a_missing_fortunes_folder_says_what_to_install(tmp_path):
     with pytest.raises(DataError, match="apt-get install -y fortunes"):
         english.topic_rows("train", 10, fortunes_dir=str(tmp_path))
+
+
+def test_paraphrase_pairs_substitute_wordnet_synonyms_or_pair_another_sentence():
+    from ssl_universal_plugins.artificial.wordnet import synonyms
+
+    table = synonyms()
+    assert "automobile" in table["car"] and "car" not in table["car"]
+    rows = english.paraphrase_rows("valid", 60, seed=0)
+    labels = Counter(label for _, label in rows)
+    assert labels == {"paraphrase": 30, "different": 30}
+    real = set(english._sentences(english.FORTUNES_DIR, 6, 25))
+    for (first, second), label in rows:
+        assert first in real and second not in real or second == first
+        a, b = first.split(), second.split()
+        if label == "paraphrase":
+            changed = [(x, y) for x, y in zip(a, b) if x != y]
+            assert len(a) == len(b) and changed
+            for x, y in changed:  # every change is a WordNet synonym of the word it replaced
+                assert y.strip(".,;:!?'\"").lower() in table[x.strip(".,;:!?'\"").lower()]
+    firsts = {first for (first, _), _ in rows}
+    train = {first for (first, _), _ in english.paraphrase_rows("train", 60, seed=0)}
+    assert not firsts & train
+    task = EnglishProxyTask(EnglishProxyConfig(proxy="paraphrase", num_train=8, num_eval=8, max_length=128),
+                            EnglishPiecesTokenizer(EnglishPiecesConfig(max_pieces=400)))
+    example = task.dataset("valid")[0]
+    assert example["input_ids"].count(task.tokenizer.sep_id) == 2 and example["input_ids"][0] == task.tokenizer.cls_id
+    with pytest.raises(DataError, match="WordNet not found"):
+        english.paraphrase_rows("valid", 4, wordnet_dir="/nonexistent")

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import random
 
 import numpy as np
 import pytest
@@ -15,7 +14,12 @@ from ssl_universal.errors import DataError
 from ssl_universal_plugins.artificial import english, recipe_path
 from ssl_universal_plugins.artificial.generators import UNKNOWN, Corpus, GeneratorConfig
 from ssl_universal_plugins.artificial.reference import EXCLUDED, english_stream, reference_files
-from ssl_universal_plugins.artificial.tokenizer import ArtificialTokenizer, ArtificialTokenizerConfig, EnglishPiecesConfig, EnglishPiecesTokenizer
+from ssl_universal_plugins.artificial.tokenizer import (
+    ArtificialTokenizer,
+    ArtificialTokenizerConfig,
+    EnglishPiecesConfig,
+    EnglishPiecesTokenizer,
+)
 
 TEXT = [f"the cat number {n} sat on the mat , and it was very happy ." for n in range(60)]
 
