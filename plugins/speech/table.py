@@ -161,8 +161,9 @@ class Pipeline:
             sizes = [o.split("=", 1)[1] for o in ["model.size=tiny", *p["pretrain"], *a.override]
                      if o.startswith("model.size=")]
             size = sizes[-1]  # the baseline's shape: the last word on model.size wins, as in training
-            upstreams["fbank"] = "fbank"
             upstreams["random_init"] = f"random_init:{size}"
+            upstreams["fbank_no_cmvn"] = "fbank_no_cmvn"  # the one a mean-pooled head can read (see README)
+            upstreams["fbank"] = "fbank"
         # column by column (every upstream on one task, then the next task): an interrupted run holds whole columns
         for column in a.tasks:
             folder = TASKS[column]

@@ -178,6 +178,9 @@ def random_init_upstream(size: str = "tiny", seed: int = 0):
 #: Upstreams known by name: ``model.upstream=fbank``, ``model.upstream=random_init`` (tiny) or ``random_init:small``.
 REFERENCE_UPSTREAMS = {
     "fbank": lambda arg, seed: FbankUpstream(),
+    # s3prl's fbank_no_cmvn.yaml: per-utterance CMVN zeroes each dimension's mean over the utterance, so a
+    # mean-pooled linear head (KS, IC, SID, ER) sees nothing of it; without CMVN it sees the average spectrum
+    "fbank_no_cmvn": lambda arg, seed: FbankUpstream(cmvn=False),
     "random_init": lambda arg, seed: random_init_upstream(arg or "tiny", seed),
 }
 
@@ -187,8 +190,8 @@ def reference_upstream(spec: str | Path, seed: int = 0) -> nn.Module | None:
     name, _, arg = str(spec).partition(":")
     if name not in REFERENCE_UPSTREAMS or Path(str(spec)).exists():
         return None
-    if name == "fbank" and arg:
-        raise ConfigError(f"model.upstream {spec!r}: fbank takes no argument")
+    if name.startswith("fbank") and arg:
+        raise ConfigError(f"model.upstream {spec!r}: {name} takes no argument")
     return REFERENCE_UPSTREAMS[name](arg, seed)
 
 

@@ -41,6 +41,11 @@ def test_fbank_is_kaldi_log_mel_with_deltas_and_cmvn_per_utterance():
     assert torch.allclose(hidden[1, : int(frames[1])], feats, atol=1e-4)
     assert torch.all(hidden[1, int(frames[1]):] == 0)  # padding stays zero
     assert fbank.config.num_hidden_layers == 0 and list(fbank.parameters()) == []
+    # with CMVN every dimension averages to 0 over the utterance (a mean-pooled head sees nothing): the
+    # s3prl fbank_no_cmvn variant keeps the average spectrum
+    assert torch.allclose(hidden[1, : int(frames[1])].mean(0), torch.zeros(240), atol=1e-4)
+    raw = upstreams.load_upstream("fbank_no_cmvn")(waves, attention_mask=mask).hidden_states[0]
+    assert torch.allclose(raw[1, : int(frames[1]), :80], x, atol=1e-4)
 
 
 def test_random_init_is_the_pretraining_shape_untrained_and_seeded():
@@ -60,7 +65,7 @@ def test_random_init_is_the_pretraining_shape_untrained_and_seeded():
 
 def test_unknown_upstream_lists_the_reference_names(tmp_path):
     upstreams = speech("upstreams")
-    with pytest.raises(DataError, match="fbank, random_init"):
+    with pytest.raises(DataError, match="fbank, fbank_no_cmvn, random_init"):
         upstreams.load_upstream(tmp_path / "nothing_here")
 
 

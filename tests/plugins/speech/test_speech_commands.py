@@ -25,17 +25,18 @@ def test_finished_stages_are_skipped_and_the_table_is_printed(tmp_path, capsys):
     for path in done:
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_text("{}\n")
-    for upstream, accuracy in (("baseline", 60.0), ("continual", 70.0), ("fbank", 65.0), ("random_init", 40.0)):
+    for upstream, accuracy in (("baseline", 60.0), ("continual", 70.0), ("fbank", 65.0), ("fbank_no_cmvn", 66.0),
+                               ("random_init", 40.0)):
         scores = {"accuracy_clean": accuracy, "accuracy_mgr": accuracy - 20, "accuracy_unseen": accuracy - 30}
         (out / "downstream" / upstream / "ic").mkdir(parents=True)
         (out / "downstream" / upstream / "ic" / "results.json").write_text(json.dumps({"test": scores}))
-    assert table.main(["--out", str(out), "--tasks", "ic"]) == 0  # six stages above, four downstream runs
+    assert table.main(["--out", str(out), "--tasks", "ic"]) == 0  # six stages above, five downstream runs
     printed = capsys.readouterr().out
-    assert printed.count("[skip]") == 10 and "[run]" not in printed
+    assert printed.count("[skip]") == 11 and "[run]" not in printed
     report = (out / "table" / "report.md").read_text()
     assert "IC clean" in report and "continual" in report and "70" in report
     rows = [line.split("|")[1].strip() for line in report.splitlines() if line.startswith("|")]
-    assert {"baseline", "continual", "fbank", "random_init"} <= set(rows)  # the reference rows beside the upstreams
+    assert {"baseline", "continual", "fbank", "fbank_no_cmvn", "random_init"} <= set(rows)  # the reference rows beside the upstreams
     assert json.loads((out / "table" / "continual" / "results.json").read_text())["test"]["IC mgr"] == 50.0
     assert json.loads((out / "table" / "random_init" / "results.json").read_text())["test"]["IC clean"] == 40.0
     (out / "table" / "report.md").unlink()
@@ -50,11 +51,12 @@ def test_no_continual_runs_the_baseline_and_the_references_only(tmp_path, capsys
                  "runs/baseline_it1/results.json"]:
         (out / path).parent.mkdir(parents=True, exist_ok=True)
         (out / path).write_text("{}\n")
-    for upstream in ("baseline", "fbank", "random_init"):
+    for upstream in ("baseline", "fbank", "fbank_no_cmvn", "random_init"):
         (out / "downstream" / upstream / "ks").mkdir(parents=True)
         (out / "downstream" / upstream / "ks" / "results.json").write_text(json.dumps(
             {"test": {"accuracy_clean": 50.0, "accuracy_mgr": 40.0, "accuracy_unseen": 30.0}}))
     assert table.main(["--out", str(out), "--tasks", "ks", "--no-continual", "--dat"]) == 0
     printed = capsys.readouterr().out
-    assert printed.count("[skip]") == 7 and "[run]" not in printed
-    assert sorted(p.name for p in (out / "table").iterdir() if p.is_dir()) == ["baseline", "fbank", "random_init"]
+    assert printed.count("[skip]") == 8 and "[run]" not in printed
+    assert sorted(p.name for p in (out / "table").iterdir() if p.is_dir()) == ["baseline", "fbank", "fbank_no_cmvn",
+                                                                              "random_init"]
