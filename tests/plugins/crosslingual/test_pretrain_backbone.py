@@ -27,13 +27,32 @@ def pretrained(tmp_path_factory):
     run_dir = root / "run"
     train(load_config([f"recipe={recipe_path('pretrain')}", "preset=smoke", f"task.data_dir={corpus}",
                        f"model.backbone={vocab}", f"run_dir={run_dir}", "trainer.threads=1"]))
-    return run_dir / "best" / "hf", corpus
+    return run_dir / "best" / "hf", corpus, vocab
+
+
+def test_training_loss_over_predicted_positions_equals_the_full_masked_lm_loss(pretrained):
+    import torch
+
+    from ssl_universal.config import load_config
+    from ssl_universal.models.generic import MaskedLM
+    from ssl_universal.run import build
+    from ssl_universal_plugins.crosslingual import recipe_path
+
+    _, corpus, vocab = pretrained
+    task, model = build(load_config([f"recipe={recipe_path('pretrain')}", "preset=smoke", f"task.data_dir={corpus}",
+                                     f"model.backbone={vocab}", "model.dropout=0.0"]))
+    batch = task.collate(task.load_split("valid")[:2])
+    model.train()
+    sparse = model(**batch)
+    dense = MaskedLM.forward(model, **batch)
+    assert sparse["logits"].shape[0] == int((batch["labels"] != -100).sum())
+    assert torch.allclose(sparse["loss"], dense["loss"], atol=1e-5)
 
 
 def test_run_folder_loads_as_a_backbone_with_its_mlm_head(pretrained):
     from ssl_universal.models.backbone import resolve_backbone
 
-    folder, _ = pretrained
+    folder = pretrained[0]
     backbone = resolve_backbone(str(folder), with_mlm_head=True)
     assert backbone.mlm_head_pretrained  # cls.predictions.* came from the file, not a fresh head
     assert backbone.tokenizer is not None and len(backbone.tokenizer) == backbone.model.config.vocab_size
@@ -47,11 +66,12 @@ def test_run_folder_loads_as_a_backbone_with_its_mlm_head(pretrained):
 
 
 def test_token_counts_rank_the_vocabulary_for_frequency_assignments(pretrained):
-    from ssl_universal.models.transfer import assign_symbols, read_token_counts
-    from ssl_universal.tokenizer import Tokenizer
     from transformers import AutoTokenizer
 
-    folder, corpus = pretrained
+    from ssl_universal.models.transfer import assign_symbols, read_token_counts
+    from ssl_universal.tokenizer import Tokenizer
+
+    folder, corpus, _ = pretrained
     counts = read_token_counts(folder / "token_counts.json", "model.token_counts")
     hf = AutoTokenizer.from_pretrained(str(folder))
     expected = {}
