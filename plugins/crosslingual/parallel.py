@@ -161,7 +161,7 @@ def gettext_pairs(
     folder = Path(locale_dir) / language / "LC_MESSAGES"
     catalogs = sorted(folder.glob("*.mo"))
     if not catalogs:
-        available = sorted(p.parent.parent.name for p in Path(locale_dir).glob("*/LC_MESSAGES/*.mo"))
+        available = sorted(p.parts[-3] for p in Path(locale_dir).glob("*/LC_MESSAGES/*.mo"))  # <lang>/LC_MESSAGES/<name>.mo
         available = sorted(set(available))[:40]
         raise DataError(
             f"no gettext catalogs (*.mo) in {folder}. Expected the catalogs of installed Debian packages "
