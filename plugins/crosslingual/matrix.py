@@ -62,11 +62,17 @@ def score_transfer(run_dir: str | Path, *, task: str, pretrain: str, train_langu
     return record
 
 
-def find_transfer_records(paths: Iterable[str | Path]) -> list[dict]:
-    """Every ``transfer.json`` under ``paths`` (files or folders, searched recursively), each with its ``run_dir``."""
+def find_transfer_records(paths: Iterable[str | Path], exclude_below: bool = False) -> list[dict]:
+    """Every ``transfer.json`` under ``paths`` (files or folders, searched recursively), each with its ``run_dir``.
+
+    ``exclude_below``: only run folders at ``<task>/<pretrain>/<language>/<seed>`` depth (what ``crosslingual-table``
+    writes), not those of other fine-tuning settings kept in sub-folders of the same root.
+    """
     records = []
     for path in map(Path, paths):
         files = [path] if path.is_file() else sorted(path.rglob(TRANSFER_FILE))
+        if exclude_below and not path.is_file():
+            files = [f for f in files if len(f.relative_to(path).parts) == 5]
         for file in files:
             try:
                 record = json.loads(file.read_text())

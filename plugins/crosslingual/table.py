@@ -17,6 +17,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import re
 import time
 import warnings
 from pathlib import Path
@@ -80,7 +81,7 @@ def _prepare_backbone(name: str, languages: list[str], out: Path, sizes: dict, t
 
 def _finetune(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str], seed: int,
               data: Path, out: Path, sizes: dict, threads: int, extra: list[str]) -> None:
-    run_dir = out / "finetune" / task / label / train_language / f"seed{seed}"
+    run_dir = finetune_root(out, extra) / task / label / train_language / f"seed{seed}"
     if (run_dir / "transfer.json").is_file():
         return
     preset = [f"preset={sizes['finetune_preset']}"] if sizes["finetune_preset"] else []
@@ -89,6 +90,12 @@ def _finetune(task: str, backbone: Path, row: str, label: str, train_language: s
                   f"seed={seed}", f"trainer.threads={threads}", *lang, *extra], run_dir)
     score_transfer(run_dir, task=task, pretrain=label, train_language=train_language, seed=seed, data_root=data / task,
                    test_languages=test_languages)
+
+
+def finetune_root(out: Path, overrides: list[str]) -> Path:
+    """Where the fine-tuning runs go: other ``--finetune-override`` values get their own folder, never a finished run's."""
+    tag = "_".join(re.sub(r"[^A-Za-z0-9_.=-]+", "_", o) for o in overrides)
+    return out / "finetune" / tag if tag else out / "finetune"
 
 
 def transfer_tables(records: list[dict]) -> str:
@@ -134,9 +141,9 @@ def main(argv: list[str]) -> int:
     start = time.time()
     if args.report_only:
         if args.table == "transfer":
-            text = transfer_tables(find_transfer_records([out / "finetune"]))
+            text = transfer_tables(find_transfer_records([finetune_root(out, args.finetune_override)], exclude_below=True))
         else:
-            text = fake_table(find_transfer_records([out / "fake" / "finetune"]))
+            text = fake_table(find_transfer_records([finetune_root(out / "fake", args.finetune_override)], exclude_below=True))
         print(text)
         return 0
     if args.table == "transfer":
@@ -156,7 +163,7 @@ def main(argv: list[str]) -> int:
                 for label, row in (("multilingual", "pretrained"), ("none", "scratch")):
                     _finetune(task, backbone, row, label, language, tests, seed, data, out, sizes, args.threads,
                               args.finetune_override)
-        records = find_transfer_records([out / "finetune"])
+        records = find_transfer_records([finetune_root(out, args.finetune_override)], exclude_below=True)
         text = transfer_tables(records)
     else:
         fake_data = out / "data_fake"
@@ -173,7 +180,7 @@ def main(argv: list[str]) -> int:
                     for language in ("en", "fake"):
                         _finetune(task, backbone, row, label, language, ["en", "fake"], seed, fake_data, out / "fake", sizes,
                                   args.threads, args.finetune_override)
-        records = find_transfer_records([out / "fake" / "finetune"])
+        records = find_transfer_records([finetune_root(out / "fake", args.finetune_override)], exclude_below=True)
         text = fake_table(records)
     minutes = (time.time() - start) / 60
     text += f"\n\n(seeds {args.seeds}; preset {args.preset}; {minutes:.1f} min wall for this call)"
