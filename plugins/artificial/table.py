@@ -158,7 +158,7 @@ def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretrainin
                 cells.append(f"{_cell(m, s)}{f' (n={k})' if 0 < k != len(seeds) else ''} | {_cell(gm, gs, sign=True)}")
             lines.append(f"| {corpus} | {row} | " + " | ".join(cells) + " |")
     lines += ["", "Test accuracy (%) at the best valid step, mean ± std over seeds; gain = mean(row) − mean(scratch), ± the "
-              "row's std. Both tasks are PROXIES made by rule from fortunes (not GLUE)."]
+              "row's std. Every task is a PROXY made by rule from fortunes (not GLUE)."]
     if pretraining:
         lines += ["", "| pre-training corpus | MLM test accuracy | perplexity | seconds |", "|---|---|---|---|"]
         for corpus, r in pretraining.items():
@@ -189,7 +189,9 @@ def chart(accuracies: dict, proxies, corpora, path: Path, title: str, rows=ROWS)
         ax.set_title(f"{proxy} (proxy)")
         ax.set_ylabel("test accuracy − scratch (points)")
     axes[0][0].legend(fontsize=8)
-    fig.suptitle(title, fontsize=9)
+    import textwrap
+
+    fig.suptitle("\n".join(textwrap.wrap(title, 40 * len(proxies) + 20)), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
     plt.close(fig)
