@@ -1,10 +1,10 @@
 #!/usr/bin/env bash
 # Debian packages the project uses: English text (fortunes), synthetic speech (espeak-ng, flite),
 # audio tools (sox, libsndfile), Fashion-MNIST (dataset-fashion-mnist, IDX files under
-# /usr/share/datasets/fashion-mnist for the FPT plugin). With arguments, installs only those packages.
+# /usr/share/datasets/fashion-mnist for the FPT plugin), WordNet (wordnet: the artificial plugin's paraphrase proxy). With arguments, installs only those packages.
 set -euo pipefail
 packages=("$@")
-[ ${#packages[@]} -gt 0 ] || packages=(fortunes fortunes-min espeak-ng flite sox libsndfile1 dataset-fashion-mnist)
+[ ${#packages[@]} -gt 0 ] || packages=(fortunes fortunes-min fortunes-zh fortunes-de fortunes-es sword-text-kjv sword-text-sparv espeak-ng libespeak-ng1 flite sox libsndfile1 dataset-fashion-mnist wordnet)
 missing=()
 for p in "${packages[@]}"; do
     dpkg -s "$p" >/dev/null 2>&1 || missing+=("$p")
