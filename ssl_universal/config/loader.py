@@ -113,8 +113,10 @@ def load_config(overrides: list[str], *, base: dict | None = None) -> DictConfig
         recipe_path, raw = _read_recipe(str(recipe_name))
     load_plugins(raw.get("plugin_dirs") or [])
     # Named override sets of the recipe: a size (`preset=smoke`), then a table row (`row=rand`).
-    preset = value_of(parsed, "preset") or raw.get("preset")
-    row = value_of(parsed, "row") or raw.get("row")
+    # A saved run config (``base``) is resolved: its preset and row are a record of what was applied, not
+    # sets to apply again (the saved config holds no presets:/rows: tables).
+    preset = value_of(parsed, "preset") or (raw.get("preset") if base is None else None)
+    row = value_of(parsed, "row") or (raw.get("row") if base is None else None)
     named = [(f"preset {preset!r}", _named_overrides(raw, "presets", preset, recipe_path)),
              (f"row {row!r}", _named_overrides(raw, "rows", row, recipe_path))]
 

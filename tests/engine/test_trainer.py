@@ -171,3 +171,15 @@ def test_a_precision_the_cpu_emulates_gets_advice(monkeypatch):
     assert precision.precision_advice("fp32", torch.device("cpu")) is None
     monkeypatch.setattr(precision, "cpu_slowdown", lambda name: 1.1)
     assert precision.precision_advice("bf16", torch.device("cpu")) is None  # a CPU with native bf16: no warning
+
+
+def test_eval_scores_a_run_made_with_a_preset_and_a_row(tmp_path):
+    """The saved config records preset/row; re-loading it must not look them up in a recipe again."""
+    from ssl_universal.config import load_config
+    from ssl_universal.run import evaluate
+
+    cfg = load_config(["recipe=dna/splice", "preset=smoke", "row=rand", f"run_dir={tmp_path / 'run'}",
+                       "trainer.threads=1"])
+    results = train(cfg)
+    scored = evaluate(tmp_path / "run", split="test")
+    assert scored["accuracy"] == pytest.approx(results["test"]["accuracy"])
