@@ -90,7 +90,7 @@ class Pipeline:
             for row in ROWS:
                 for seed in self.preset["seeds"]:
                     run_dir = self.out / "runs" / f"k{k}" / row / f"seed{seed}"
-                    self.stage(f"K={k} {row} seed {seed}", run_dir / "results.json", lambda run_dir=run_dir, row=row, seed=seed: self.train([
+                    self.stage(f"K={k} {row} seed {seed}", run_dir / "results.json", lambda run_dir=run_dir, row=row, seed=seed, units=units, k=k: self.train([
                         "recipe=spoken_qa/dual", *self.preset["recipe"], f"row={row}", f"seed={seed}", f"run_dir={run_dir}",
                         f"task.data_dir={self.data}", f"task.units_dir={units}", f"tokenizer.num_units={k}",
                         f"task.predictions_dir={run_dir / 'predictions'}"]))

@@ -8,8 +8,8 @@ they both need lives here. The task base that turns records into examples is
 from __future__ import annotations
 
 import csv
-import logging
 import io
+import logging
 import random
 from collections import defaultdict
 from dataclasses import dataclass
