@@ -8,11 +8,13 @@ of ``module:function`` names here, plugin verbs are entry points of the group
 from __future__ import annotations
 
 import argparse
+import functools
 import importlib
 import json
 import logging
 import re
 import sys
+from collections.abc import Callable
 from pathlib import Path
 
 from .errors import ConfigError, SSLUniversalError
@@ -30,6 +32,21 @@ CORE_COMMANDS = {
     "token-frequencies": ("count a backbone tokenizer's tokens over a corpus (for most/least_frequent)",
                           "ssl_universal.models.token_frequencies:main"),
 }
+
+
+def keeps_log_level(command: Callable[[list[str]], int]) -> Callable[[list[str]], int]:
+    """For a verb that quietens the framework's log (``setLevel(WARNING)`` unless ``--verbose``): the level comes
+    back when it returns, so calling the verb in-process (a test, a notebook) changes nothing after it."""
+    @functools.wraps(command)
+    def run(argv: list[str]) -> int:
+        framework_log = logging.getLogger("ssl_universal")
+        level = framework_log.level
+        try:
+            return command(argv)
+        finally:
+            framework_log.setLevel(level)
+
+    return run
 
 
 def _plugin_commands() -> dict[str, str]:

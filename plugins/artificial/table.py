@@ -32,6 +32,8 @@ import statistics
 import time
 from pathlib import Path
 
+from ssl_universal.cli import keeps_log_level
+
 from . import recipe_path
 
 #: The table's rows: a name → the pre-training overrides of recipe ``pretrain``.
@@ -207,19 +209,10 @@ def _names(text: str, known, what: str) -> list[str]:
     return names
 
 
+@keeps_log_level
 def main(argv: list[str]) -> int:
-    """The command; the framework logger's level (quietened below unless --verbose) is restored on return."""
-    framework_log = logging.getLogger("ssl_universal")
-    level = framework_log.level
-    try:
-        return _main(argv)
-    finally:
-        framework_log.setLevel(level)
-
-
-def _main(argv: list[str]) -> int:
     """Pre-train on every corpus, fine-tune on every English proxy, print the gain-over-scratch table and chart."""
-    p = argparse.ArgumentParser(prog="ssl-universal artificial-table", description=_main.__doc__,
+    p = argparse.ArgumentParser(prog="ssl-universal artificial-table", description=main.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--out", required=True, help="folder of the runs, table.md and gains.png")
     p.add_argument("--preset", choices=("quick", "smoke"), default=None, help="the recipes' preset (default: none, the faithful size)")

@@ -28,6 +28,8 @@ import shutil
 import time
 from pathlib import Path
 
+from ssl_universal.cli import keeps_log_level
+
 from .table_report import COLUMNS, ROW_TITLES, best_lrs, load_runs, render, run_folder
 
 SIZES = {  # recipe preset, learning rates, seeds, how rates are tuned
@@ -122,19 +124,10 @@ def _names(text: str, known, what: str) -> list[str]:
     return names
 
 
+@keeps_log_level
 def main(argv: list[str]) -> int:
-    """The command; the framework logger's level (quietened below unless --verbose) is restored on return."""
-    framework_log = logging.getLogger("ssl_universal")
-    level = framework_log.level
-    try:
-        return _main(argv)
-    finally:
-        framework_log.setLevel(level)
-
-
-def _main(argv: list[str]) -> int:
     """Train and print the FPT table (SCIENCE.md §3): init rows × tasks, learning rates swept, seeds, baselines."""
-    p = argparse.ArgumentParser(prog="ssl-universal fpt-table", description=_main.__doc__,
+    p = argparse.ArgumentParser(prog="ssl-universal fpt-table", description=main.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--out", required=True, help="folder of the runs and of table.md")
     p.add_argument("--size", choices=sorted(SIZES), default="default", help="the recipes' preset, rates and seeds")
