@@ -49,6 +49,15 @@ def keeps_log_level(command: Callable[[list[str]], int]) -> Callable[[list[str]]
     return run
 
 
+def chosen_names(text: str, known, what: str, command: str) -> list[str]:
+    """A verb's comma-separated choice (``--tasks a,b``) checked against ``known``; an unknown name exits naming it."""
+    names = [x.strip() for x in text.split(",") if x.strip()]
+    bad = [n for n in names if n not in known]
+    if bad:
+        raise SystemExit(f"ssl-universal {command}: unknown {what} {bad[0]!r}; expected some of {', '.join(known)}")
+    return names
+
+
 def _plugin_commands() -> dict[str, str]:
     """verb -> ``module:function`` of every installed plugin command (reads metadata, imports nothing)."""
     from .plugins import plugin_commands

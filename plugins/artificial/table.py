@@ -32,7 +32,7 @@ import statistics
 import time
 from pathlib import Path
 
-from ssl_universal.cli import keeps_log_level
+from ssl_universal.cli import chosen_names, keeps_log_level
 
 from . import recipe_path
 
@@ -202,11 +202,7 @@ def chart(accuracies: dict, proxies, corpora, path: Path, title: str, rows=ROWS)
 
 # -- the command ----------------------------------------------------------------------------------
 def _names(text: str, known, what: str) -> list[str]:
-    names = [x.strip() for x in text.split(",") if x.strip()]
-    bad = [n for n in names if n not in known]
-    if bad:
-        raise SystemExit(f"ssl-universal artificial-table: unknown {what} {bad[0]!r}; expected some of {', '.join(known)}")
-    return names
+    return chosen_names(text, known, what, "artificial-table")
 
 
 @keeps_log_level

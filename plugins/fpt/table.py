@@ -28,7 +28,7 @@ import shutil
 import time
 from pathlib import Path
 
-from ssl_universal.cli import keeps_log_level
+from ssl_universal.cli import chosen_names, keeps_log_level
 
 from .table_report import COLUMNS, ROW_TITLES, best_lrs, load_runs, render, run_folder
 
@@ -117,11 +117,7 @@ def _numbers(text: str, kind):
 
 
 def _names(text: str, known, what: str) -> list[str]:
-    names = [x.strip() for x in text.split(",") if x.strip()]
-    bad = [n for n in names if n not in known]
-    if bad:
-        raise SystemExit(f"ssl-universal fpt-table: unknown {what} {bad[0]!r}; expected some of {', '.join(known)}")
-    return names
+    return chosen_names(text, known, what, "fpt-table")
 
 
 @keeps_log_level
