@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import logging
 import math
 from dataclasses import dataclass
 from functools import cached_property
@@ -21,6 +22,8 @@ from .common import (
     vocab_size_of,
 )
 from .readers import read_lines
+
+log = logging.getLogger(__name__)
 
 IGNORE = -100
 
@@ -51,6 +54,7 @@ class MaskedLMTask(Task):
 
     def __init__(self, cfg: MaskedLMConfig, tokenizer=None):
         super().__init__(cfg, tokenizer)
+        self.data_report: dict[str, dict[str, int]] = {}  # per split: chunks kept / left out (no text token)
         if not 0.0 < cfg.mask_prob < 1.0:
             raise ConfigError(f"task.mask_prob must be in (0, 1), got {cfg.mask_prob}")
         if cfg.mask_token_prob + cfg.random_token_prob > 1.0:
@@ -88,9 +92,17 @@ class MaskedLMTask(Task):
             stream += [*ids, sep]  # SEP between documents, as in BERT pre-training
         body = self.cfg.max_length - 2
         chunks = [stream[i : i + body] for i in range(0, len(stream), body)]
-        examples = [
-            {"input_ids": [cls, *chunk, sep]} for chunk in chunks if len(chunk) > 1
-        ]
+        special = set(self._special_ids.tolist())
+        # A chunk needs one text token to predict: a lone SEP tail, or lines that became only [UNK],
+        # have none. They are left out, counted and reported, never masked into an empty draw.
+        kept = [chunk for chunk in chunks if any(t not in special for t in chunk)]
+        if len(kept) < len(chunks):
+            log.warning(
+                "%s split: %d of %d chunks have no text token (only SEP/UNK); left out",
+                split, len(chunks) - len(kept), len(chunks),
+            )
+        self.data_report[split] = {"chunks": len(kept), "chunks_left_out": len(chunks) - len(kept)}
+        examples = [{"input_ids": [cls, *chunk, sep]} for chunk in kept]
         if split != "train":
             for number, example in enumerate(examples):
                 example["mask_seed"] = self.cfg.prepare_seed * 1_000_003 + number

@@ -315,6 +315,20 @@ def test_mlm_masks_80_10_10_and_eval_masks_are_fixed(tmp_path, make_task):
     )  # CLS/SEP/PAD are never predicted
 
 
+def test_mlm_leaves_out_and_counts_chunks_without_a_text_token(tmp_path, make_task):
+    """A line whose words are all unknown becomes [UNK] SEP: nothing to predict, so it must not reach the masker
+    (which used to draw from an empty range) and must be counted."""
+    write_text(tmp_path)
+    with (tmp_path / "valid.txt").open("a") as f:
+        f.write("\u2603\u2603\n")  # no piece of the vocabulary covers it: [UNK]; after 40 full chunks, a chunk of its own
+    task = make_task("masked_lm", data_dir=str(tmp_path), max_length=32)
+    valid = list(task.dataset("valid"))
+    assert len(valid) == 40
+    assert task.data_report["valid"] == {"chunks": 40, "chunks_left_out": 1}
+    batch = task.collate(valid)
+    assert bool((batch["labels"] != -100).any(dim=1).all())  # every chunk predicts something
+
+
 @pytest.mark.slow
 def test_mlm_learns_above_chance(tmp_path, make_task, loop):
     write_text(tmp_path)
