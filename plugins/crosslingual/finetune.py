@@ -142,12 +142,15 @@ def write_qa(out_dir: str | Path, languages: list[str], seed: int, sizes: dict[s
 # -- POS -------------------------------------------------------------------------------------------------------------
 def english_lexicon() -> dict[str, str]:
     """form → universal tag from pip ``ud2pos``'s English lexicon (one tag per form: silver)."""
+    from importlib.resources import files
+
     try:
-        import ud2pos
-    except ImportError:
+        resource = files("ud2pos").joinpath("data", "english-ud_lemmas.tsv")
+    except ModuleNotFoundError:
         raise DataError("silver English POS needs pip ud2pos (`pip install ud2pos`)") from None
-    path = Path(ud2pos.__file__).parent / "data" / "english-ud_lemmas.tsv"
-    with open(path, encoding="utf-8", newline="") as handle:
+    if not resource.is_file():
+        raise DataError(f"ud2pos is installed but has no English lexicon at {resource}; reinstall it (`pip install --force-reinstall ud2pos`)")
+    with resource.open(encoding="utf-8", newline="") as handle:
         rows = list(csv.DictReader(handle, delimiter="\t", quoting=csv.QUOTE_NONE))
     lexicon = {}
     for row in rows:
