@@ -27,6 +27,7 @@ import time
 from pathlib import Path
 
 from ssl_universal.errors import SSLUniversalError
+from ssl_universal.stages import Stages
 
 TASKS = {"ic": "ic", "er": "style", "ks": "ks", "sid": "sid", "asr": "asr"}  # table column -> corpus folder
 CONDITIONS = ("clean", "mgr", "unseen")
@@ -59,27 +60,17 @@ PRESETS = {
 }
 
 
-class Pipeline:
+class Pipeline(Stages):
     def __init__(self, args: argparse.Namespace):
         self.args, self.preset = args, PRESETS[args.preset]
         self.out = Path(args.out).resolve()
         self.corpus = Path(args.corpus).resolve() if args.corpus else self.out / "corpus"
-        self.timings: dict[str, float] = {}
+        super().__init__()
         self.env = dict(os.environ)
         self.unit_threads = None  # torch's default
         if args.preset == "cpu":  # small models on a shared CPU: threads would spin against each other
             self.env.setdefault("OMP_NUM_THREADS", "1")
             self.unit_threads = int(self.env["OMP_NUM_THREADS"])
-
-    def stage(self, name: str, done: Path, fn) -> None:
-        if done.exists():
-            print(f"[skip] {name}: {done} exists", flush=True)
-            return
-        start = time.perf_counter()
-        print(f"[run] {name}", flush=True)
-        fn()
-        self.timings[name] = round(time.perf_counter() - start, 1)
-        print(f"[done] {name} in {self.timings[name]} s", flush=True)
 
     def call(self, *command: str) -> None:
         log = self.out / "logs" / f"{len(list((self.out / 'logs').glob('*.log'))):02d}.log"

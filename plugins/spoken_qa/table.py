@@ -23,6 +23,7 @@ import time
 from pathlib import Path
 
 from ssl_universal.errors import SSLUniversalError
+from ssl_universal.stages import Stages
 
 ROWS = ("most_frequent", "least_frequent", "random", "reinit", "scratch")
 PRESETS = {
@@ -39,28 +40,18 @@ PRESETS = {
 }
 
 
-class Pipeline:
+class Pipeline(Stages):
     def __init__(self, args: argparse.Namespace):
         self.args, self.preset = args, PRESETS[args.preset]
         self.out = Path(args.out).resolve()
         self.data = self.out / "data"
-        self.timings: dict[str, float] = {}
+        super().__init__()
         if args.seeds:
             self.preset = {**self.preset, "seeds": [int(s) for s in args.seeds.split(",")]}
         if args.clusters:
             self.preset = {**self.preset, "clusters": [int(k) for k in args.clusters.split(",")]}
         threads = os.environ.get("OMP_NUM_THREADS")
         self.threads = [f"trainer.threads={threads}"] if threads else []
-
-    def stage(self, name: str, done: Path, fn) -> None:
-        if done.exists():
-            print(f"[skip] {name}: {done} exists", flush=True)
-            return
-        start = time.perf_counter()
-        print(f"[run] {name}", flush=True)
-        fn()
-        self.timings[name] = round(time.perf_counter() - start, 1)
-        print(f"[done] {name} in {self.timings[name]} s", flush=True)
 
     def train(self, overrides: list[str]) -> dict:
         from ssl_universal.config import load_config
