@@ -12,6 +12,17 @@ import torch
 from .data.collate import pad_sequences
 
 
+def examples_in(batch: dict) -> int:
+    """Examples in a batch: the first dimension of its labels, else of its first tensor (ids, vectors, waveforms)."""
+    labels = batch.get("labels")
+    if torch.is_tensor(labels) and labels.dim() > 0:
+        return int(labels.shape[0])
+    for value in batch.values():
+        if torch.is_tensor(value) and value.dim() > 0:
+            return int(value.shape[0])
+    raise ValueError(f"a batch without tensors (keys: {sorted(batch)}); cannot count its examples")
+
+
 @dataclass
 class TaskConfig:
     """Options shared by every task; a task's own Config subclasses this."""
@@ -115,7 +126,7 @@ class Task:
     def eval_step(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict:
         """What :meth:`score` needs from one batch, moved to CPU. Runs under ``torch.no_grad``."""
         loss, outputs = self.loss(model, batch)
-        result = {"loss": float(loss), "n": int(batch["input_ids"].shape[0])}
+        result = {"loss": float(loss), "n": examples_in(batch)}
         if "logits" in outputs and "labels" in batch:
             logits = outputs["logits"].float()
             result["predictions"] = (logits.squeeze(-1) if logits.shape[-1] == 1 else logits.argmax(-1)).cpu()

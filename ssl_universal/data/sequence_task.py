@@ -17,7 +17,7 @@ import torch
 from ..errors import DataError
 from ..metrics import accuracy, classification_scores, mse, spearman
 from ..schema import FieldError, bounded, choice
-from ..task import Task, TaskConfig
+from ..task import Task, TaskConfig, examples_in
 from .collate import pad_sequences
 from .sequence_files import Record, subsample
 
@@ -89,7 +89,7 @@ class GroupedSequenceTask(Task):
     def eval_step(self, model, batch) -> dict:
         loss, outputs = self.loss(model, batch)
         logits = outputs["logits"].float()
-        result = {"loss": float(loss), "n": int(batch["input_ids"].shape[0]), "labels": batch["labels"].cpu(), "groups": batch["group"].cpu()}
+        result = {"loss": float(loss), "n": examples_in(batch), "labels": batch["labels"].cpu(), "groups": batch["group"].cpu()}
         if self.regression:
             result["predictions"] = logits.squeeze(-1).cpu()
         else:
