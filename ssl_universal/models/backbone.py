@@ -25,7 +25,22 @@ INITS = ("pretrained", "random")
 # Config overrides that keep pre-trained weights loadable: fewer layers keep the first blocks,
 # dropout changes no tensor. Anything else changes tensor shapes and needs `init="random"`.
 _TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json", "vocab.txt", "vocab.json", "spiece.model", "sentencepiece.bpe.model")
-_PRETRAINED_SAFE_OVERRIDES = {"num_hidden_layers", "hidden_dropout_prob", "attention_probs_dropout_prob"}
+_PRETRAINED_SAFE_OVERRIDES = {"num_hidden_layers", "hidden_dropout_prob", "attention_probs_dropout_prob",
+                              "resid_pdrop", "embd_pdrop", "attn_pdrop"}
+# BERT's names of the dropout probabilities → the fields of configs that name them otherwise (GPT-2).
+_DROPOUT_ALIASES = {"hidden_dropout_prob": ("resid_pdrop", "embd_pdrop"), "attention_probs_dropout_prob": ("attn_pdrop",)}
+
+
+def _config_names(config: Any, overrides: dict[str, Any]) -> dict[str, Any]:
+    """``overrides`` in the config's own field names: BERT's dropout names become GPT-2's where the config has those."""
+    named = {}
+    for key, value in overrides.items():
+        aliases = _DROPOUT_ALIASES.get(key, ())
+        if not hasattr(config, key) and aliases and all(hasattr(config, a) for a in aliases):
+            named.update(dict.fromkeys(aliases, value))
+        else:
+            named[key] = value
+    return named
 
 
 @dataclass
@@ -153,6 +168,7 @@ def resolve_backbone(
     model_class = AutoModelForMaskedLM if with_mlm_head else AutoModel
     with quiet_transformers():
         config = AutoConfig.from_pretrained(location, local_files_only=local_only)
+        overrides = _config_names(config, overrides)
         unknown = sorted(k for k in overrides if not hasattr(config, k))
         if unknown:
             raise ConfigError(f"backbone config of {spec!r} ({config.model_type}) has no field {unknown[0]!r}")

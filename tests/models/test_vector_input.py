@@ -191,3 +191,12 @@ def test_symbol_tasks_run_on_gpt2_with_new_embeddings(tiny_gpt2):
     assert out["logits"].shape == (2, 3)
     assert model.hf.wte.weight.shape[0] == task.tokenizer.vocab_size and model.hf.wte.weight.requires_grad
     assert len(model.frozen_parameters) == 16
+
+
+@pytest.mark.parametrize("assignment", ["reinit", "scratch"])
+def test_model_dropout_reaches_gpt2_under_its_own_field_names(tiny_gpt2, assignment):
+    """model.dropout is written in BERT's names; on GPT-2 it must set resid/embd/attn_pdrop, not fail or vanish."""
+    model = vector_model(str(tiny_gpt2), assignment=assignment, dropout=0.37)
+    config = model.hf.config
+    assert (config.resid_pdrop, config.embd_pdrop, config.attn_pdrop) == (0.37, 0.37, 0.37)
+    assert model.hf.h[0].attn.resid_dropout.p == 0.37 and model.hf.drop.p == 0.37
