@@ -129,14 +129,18 @@ class UtteranceClassificationTask(SuperbTask):
         train_labels = read_labels(self.root / "train.label")
         self.classes = read_dictionary(dictionary) if dictionary.is_file() else sorted(set(train_labels))
         self.class_index = {c: i for i, c in enumerate(self.classes)}
+        self.classes_from = str(dictionary) if dictionary.is_file() else "training"
+        if dictionary.is_file():  # the classes are the dictionary's: a training label outside it fails now, by line
+            self.check_label_lines(self.root / "train.label", train_labels)
         self.validate_test()
 
     def check_label_lines(self, path: Path, lines: list[str]) -> None:
         for number, label in enumerate(lines, start=1):
             if label not in self.class_index:
                 shown = ", ".join(self.classes[:8]) + (" ..." if len(self.classes) > 8 else "")
-                raise DataError(f"{path}:{number}: class {label!r} is not among the {len(self.classes)} training classes "
-                                f"({shown}); the model cannot output it. Fix the label or add the class to train")
+                where = "training classes" if self.classes_from == "training" else f"classes of {self.classes_from}"
+                raise DataError(f"{path}:{number}: class {label!r} is not among the {len(self.classes)} {where} "
+                                f"({shown}); the model cannot output it. Fix the label or add the class")
 
     @property
     def num_labels(self) -> int:

@@ -118,6 +118,10 @@ def test_a_bad_test_set_fails_when_the_task_is_built_before_training(tmp_path):
     (root / "test.label").write_text("a\n")
     with pytest.raises(DataError, match="one label line per utterance"):
         build(root)
+    root = _classification_folder(tmp_path / "dict", ["a", "b"], rng)
+    (root / "dict.label.txt").write_text("a 4\nc 1\n")  # the classes are the dictionary's; train has a 'b'
+    with pytest.raises(DataError, match=r"train\.label:2: class 'b' is not among the 2 classes of .*dict\.label\.txt"):
+        build(root)
 
 
 def test_asr_test_transcripts_are_checked_against_the_letter_dictionary(tmp_path):
