@@ -4,7 +4,8 @@
   disordered (``unacceptable``): two neighbouring words swapped, or a window of three words shuffled.
   The first and last word never move, so a capital letter or the final punctuation gives nothing
   away; each source sentence appears once, in one form only, so no pair can be compared.
-* ``topic`` (an SST/topic proxy): a fortune → the file it comes from (computers, food, law, startrek).
+* ``topic`` (an SST/topic proxy): a fortune → the file it comes from (computers, people, politics, science,
+  work: the five biggest topical fortunes files, 536–1,204 usable entries each).
 * ``paraphrase`` (an MRPC/QQP proxy): a sentence pair; the second is the first with WordNet synonyms
   substituted (``paraphrase``), or another sentence with synonyms substituted the same way (``different``).
 
@@ -21,7 +22,9 @@ from pathlib import Path
 from ssl_universal.errors import DataError
 
 FORTUNES_DIR = "/usr/share/games/fortunes"
-TOPICS = ("computers", "food", "law", "startrek")
+#: The topic proxy's classes: the five biggest *topical* fortunes files (not the grab-bags `cookie`, `miscellaneous`,
+#: `fortunes`, nor `definitions`, whose "word, n." form gives the label away); all five are acceptability sources too.
+TOPICS = ("computers", "people", "politics", "science", "work")
 SENTENCE_SOURCES = ("computers", "education", "food", "fortunes", "humorists", "law", "literature", "people",
                     "platitudes", "politics", "science", "wisdom", "work")
 ACCEPTABILITY_LABELS = ("acceptable", "unacceptable")
@@ -105,9 +108,20 @@ def acceptability_rows(split: str, size: int, seed: int = 0, fortunes_dir: str =
     return rows
 
 
+def topic_entries(fortunes_dir: str = FORTUNES_DIR) -> dict[str, list[str]]:
+    """Each topic file's entries, without those found in more than one topic file (no text has two labels)."""
+    entries = {t: read_fortunes(t, fortunes_dir) for t in TOPICS}
+    seen: dict[str, int] = {}
+    for texts in entries.values():
+        for text in texts:
+            seen[text] = seen.get(text, 0) + 1
+    return {t: [x for x in texts if seen[x] == 1] for t, texts in entries.items()}
+
+
 def topic_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR) -> list[tuple[str, str]]:
-    """(fortune, file) pairs, the same number per file."""
-    per_topic = {t: _share(read_fortunes(t, fortunes_dir), split, seed) for t in TOPICS}
+    """(fortune, file) pairs, the same number per file; an entry is in one split only. The smallest file (science,
+    536 entries) caps a split: at most 5 x 429 train, 5 x 53 valid and 5 x 54 test; asking for more gives that many."""
+    per_topic = {t: _share(texts, split, seed) for t, texts in topic_entries(fortunes_dir).items()}
     each = min(size // len(TOPICS), *(len(v) for v in per_topic.values()))
     if each == 0:
         raise DataError(f"{fortunes_dir}: too few fortunes for a {split} split of {size}; raise task.num_eval / num_train")

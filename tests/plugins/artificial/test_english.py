@@ -65,9 +65,24 @@ def test_splits_share_no_sentence():
     assert not splits["train"] & splits["valid"] and not splits["train"] & splits["test"] and not splits["valid"] & splits["test"]
 
 
-def test_topic_rows_are_balanced_over_the_four_files():
+def test_topic_rows_are_balanced_over_the_five_files():
     rows = english.topic_rows("valid", 40)
-    assert Counter(label for _, label in rows) == dict.fromkeys(english.TOPICS, 10)
+    assert Counter(label for _, label in rows) == dict.fromkeys(english.TOPICS, 8)
+
+
+def test_topic_splits_are_disjoint_capped_by_the_smallest_file_and_single_labelled():
+    splits = {s: english.topic_rows(s, 10_000) for s in ("train", "valid", "test")}
+    assert {s: len(r) for s, r in splits.items()} == {"train": 5 * 429, "valid": 5 * 53, "test": 5 * 54}
+    texts = {s: {t for t, _ in r} for s, r in splits.items()}
+    assert not texts["train"] & texts["test"] and not texts["train"] & texts["valid"] and not texts["valid"] & texts["test"]
+    label_of: dict[str, set] = {}
+    for rows in splits.values():
+        for text, label in rows:
+            label_of.setdefault(text, set()).add(label)
+    assert all(len(labels) == 1 for labels in label_of.values())
+    entries = english.topic_entries()
+    assert not set(entries["people"]) & set(entries["politics"])  # an entry in two topic files is dropped from both
+    assert sum(len(v) for v in entries.values()) < sum(len(english.read_fortunes(t)) for t in english.TOPICS)
 
 
 def test_the_task_encodes_word_pieces_and_scores_accuracy():
