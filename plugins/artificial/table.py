@@ -35,6 +35,7 @@ from pathlib import Path
 from ssl_universal.cli import chosen_names, keeps_log_level
 
 from . import recipe_path
+from .english import TOPICS
 
 #: The table's rows: a name → the pre-training overrides of recipe ``pretrain``.
 CORPORA: dict[str, list[str]] = {
@@ -50,9 +51,18 @@ CORPORA: dict[str, list[str]] = {
 #: The order they are trained in: the seed's contrasts first (random vs structured vs shuffled vs real text).
 TRAIN_ORDER = ("uniform", "nesting", "flat", "english", "nesting_shuffled", "flat_shuffled", "unigram", "bigram")
 PROXIES = {"topic": "topic", "acceptability": "acceptability", "paraphrase": "paraphrase"}  # proxy → recipe
-CHANCE = {"topic": 25.0, "acceptability": 50.0, "paraphrase": 50.0}  # balanced classes
+CHANCE = {"topic": 100.0 / len(TOPICS), "acceptability": 50.0, "paraphrase": 50.0}  # balanced classes
 ROWS = ("most_frequent", "random")
 PRESET_SEEDS = {None: (0, 1, 2), "quick": (0, 1, 2), "smoke": (0, 1, 2)}
+#: What a preset's table holds when --corpora / --proxies / --rows are not given. The default (faithful) size and
+#: smoke keep everything; ``quick`` (< 15 min of CPU on one thread, README) keeps the seed's contrasts: random
+#: tokens, a real-text statistic (bigram), paired tokens (nesting, flat) and both shuffled controls, the English
+#: upper reference; the one proxy learned from scratch at that size (topic; paraphrase stayed at chance); the
+#: most_frequent assignment.
+PRESET_TABLE: dict[str | None, dict[str, tuple[str, ...]]] = {
+    "quick": {"corpora": ("uniform", "nesting", "nesting_shuffled", "english", "flat", "flat_shuffled", "bigram"),  # trained in this order
+              "proxies": ("topic",), "rows": ("most_frequent",)},
+}
 METRIC = "accuracy"
 
 log = logging.getLogger(__name__)
@@ -116,6 +126,18 @@ def read_accuracies(out: Path, proxies, corpora, seeds) -> dict[tuple[str, str, 
     return found
 
 
+def cpu_seconds(out: Path, proxies, corpora, seeds, rows=ROWS) -> tuple[float, int, float, int]:
+    """(pre-training CPU s, pre-trainings, fine-tuning CPU s, fine-tunings) of the finished runs, from their ``timing``."""
+    def cpu(path: Path) -> float | None:
+        return json.loads(path.read_text()).get("timing", {}).get("cpu_s") if path.is_file() else None
+
+    pre = [c for c in (cpu(pretrain_dir(out, corpus) / "results.json") for corpus in corpora) if c is not None]
+    cells = [(p, "-", "scratch") for p in proxies] + [(p, c, r) for p in proxies for c in corpora for r in rows]
+    fine = [c for p, corpus, row in cells for s in seeds
+            if (c := cpu(finetune_dir(out, p, corpus, row, s) / "results.json")) is not None]
+    return sum(pre), len(pre), sum(fine), len(fine)
+
+
 def mean_std(values) -> tuple[float, float]:
     values = list(values)
     if not values:
@@ -162,11 +184,11 @@ def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretrainin
     lines += ["", "Test accuracy (%) at the best valid step, mean ± std over seeds; gain = mean(row) − mean(scratch), ± the "
               "row's std. Every task is a PROXY made by rule from fortunes (not GLUE)."]
     if pretraining:
-        lines += ["", "| pre-training corpus | MLM test accuracy | perplexity | seconds |", "|---|---|---|---|"]
+        lines += ["", "| pre-training corpus | MLM test accuracy | perplexity | wall s | CPU s |", "|---|---|---|---|---|"]
         for corpus, r in pretraining.items():
-            test = r.get("test", {})
+            test, cpu = r.get("test", {}), r.get("timing", {}).get("cpu_s")
             lines.append(f"| {corpus} | {test.get('mlm_accuracy', math.nan):.1f} | {test.get('perplexity', math.nan):.1f} | "
-                         f"{r.get('seconds', '—')} |")
+                         f"{r.get('seconds', '—')} | {'—' if cpu is None else f'{cpu:.0f}'} |")
     return "\n".join(lines) + "\n"
 
 
@@ -212,10 +234,13 @@ def main(argv: list[str]) -> int:
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--out", required=True, help="folder of the runs, table.md and gains.png")
     p.add_argument("--preset", choices=("quick", "smoke"), default=None, help="the recipes' preset (default: none, the faithful size)")
-    p.add_argument("--corpora", default=",".join(TRAIN_ORDER),
-                   help=f"comma-separated, trained in this order (a stopped table has the first ones): {','.join(TRAIN_ORDER)}")
-    p.add_argument("--proxies", default=",".join(PROXIES), help=f"comma-separated: {','.join(PROXIES)}")
-    p.add_argument("--rows", default=",".join(ROWS), help="comma-separated assignments of the pre-trained rows (scratch is always run)")
+    quick = PRESET_TABLE["quick"]
+    p.add_argument("--corpora", default=None,
+                   help=f"comma-separated, trained in this order (a stopped table has the first ones); default {','.join(TRAIN_ORDER)} "
+                        f"(--preset quick: {','.join(quick['corpora'])})")
+    p.add_argument("--proxies", default=None, help=f"comma-separated; default {','.join(PROXIES)} (--preset quick: {','.join(quick['proxies'])})")
+    p.add_argument("--rows", default=None, help=f"comma-separated assignments of the pre-trained rows (scratch is always run); "
+                                                f"default {','.join(ROWS)} (--preset quick: {','.join(quick['rows'])})")
     p.add_argument("--seeds", default=None, help="comma-separated fine-tuning seeds (default 0,1,2)")
     p.add_argument("--pretrain-override", action="append", default=[], help="key=value for every pre-training run")
     p.add_argument("-o", "--override", action="append", default=[], help="key=value for every fine-tuning run")
@@ -225,9 +250,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--verbose", action="store_true", help="the engine's per-step log")
     args = p.parse_args(argv)
 
-    corpora = _names(args.corpora, CORPORA, "corpus")
-    proxies = _names(args.proxies, PROXIES, "proxy")
-    rows = _names(args.rows, ROWS, "row")
+    chosen = PRESET_TABLE.get(args.preset, {})
+    corpora = _names(args.corpora or ",".join(chosen.get("corpora", TRAIN_ORDER)), CORPORA, "corpus")
+    proxies = _names(args.proxies or ",".join(chosen.get("proxies", PROXIES)), PROXIES, "proxy")
+    rows = _names(args.rows or ",".join(chosen.get("rows", ROWS)), ROWS, "row")
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else PRESET_SEEDS[args.preset]
     out = Path(args.out).expanduser().resolve()
     if args.threads:
@@ -274,6 +300,9 @@ def main(argv: list[str]) -> int:
     header = (f"# Artificial-data transfer to English proxies (preset {args.preset or 'none (default size)'}; fine-tuning seeds "
               f"{', '.join(map(str, seeds))}; one pre-training per corpus)")
     text = render(accuracies, proxies, corpora, seeds, header=header, pretraining=pretraining, rows=rows)
+    pre_s, pre_n, fine_s, fine_n = cpu_seconds(out, proxies, corpora, seeds, rows)
+    text += (f"\nCPU time of the finished runs (the engine's CPU clock of each run, all threads): {pre_n} pre-trainings {pre_s:.0f} s, "
+             f"{fine_n} fine-tunings {fine_s:.0f} s, total {(pre_s + fine_s) / 60:.1f} min.\n")
     out.mkdir(parents=True, exist_ok=True)
     (out / "table.md").write_text(text)
     png = chart(accuracies, proxies, corpora, out / "gains.png", header.lstrip("# "), rows)

@@ -66,3 +66,20 @@ def test_the_verb_at_smoke_size_trains_reads_back_and_refuses_a_changed_run(tmp_
 def test_unknown_names_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="unknown corpus 'nestin'"):
         table.main(["--out", str(tmp_path), "--corpora", "nestin"])
+
+
+def test_the_quick_preset_chooses_its_table_and_sums_the_cpu_time(tmp_path):
+    for corpus, cpu in (("nesting", 40.0), ("flat", 41.0)):
+        folder = table.pretrain_dir(tmp_path, corpus)
+        folder.mkdir(parents=True)
+        (folder / "results.json").write_text(json.dumps({"test": {"mlm_accuracy": 15.0, "perplexity": 99.0}, "timing": {"cpu_s": cpu}}))
+    _write(table.finetune_dir(tmp_path, "topic", "-", "scratch", 0), 30.0)
+    _write(table.finetune_dir(tmp_path, "acceptability", "-", "scratch", 0), 50.0)  # not a quick proxy: not shown
+    assert table.cpu_seconds(tmp_path, ["topic"], ["nesting", "flat", "uniform"], (0, 1)) == (81.0, 2, 0.0, 0)
+    assert table.main(["--out", str(tmp_path), "--preset", "quick", "--report-only"]) == 0
+    text = (tmp_path / "table.md").read_text()
+    quick = table.PRESET_TABLE["quick"]
+    assert "topic (proxy)" in text and "acceptability (proxy)" not in text and "paraphrase (proxy)" not in text
+    assert "| flat_shuffled | most_frequent |" in text and "| unigram |" not in text and "| random |" not in text
+    assert f"| (chance) | — | {100 / len(table.TOPICS):.1f} | " in text and "2 pre-trainings 81 s" in text
+    assert set(quick["corpora"]) <= set(table.CORPORA) and set(quick["proxies"]) <= set(table.PROXIES)
