@@ -120,6 +120,9 @@ def cmd_train(argv: list[str]) -> int:
     sweep_dir = Path(args.sweep_dir or Path("outputs") / (first.recipe or first.task.name).replace("/", "_")
                      / f"sweep-{time.strftime('%Y%m%d-%H%M%S')}")
     sweep_dir.mkdir(parents=True, exist_ok=True)
+    if args.sweep_dir is None:  # a folder named by the clock: say how to come back to it
+        print(f"sweep folder {sweep_dir}; if stopped, the same command with --sweep-dir {sweep_dir} resumes it "
+              "(each run goes on from its last checkpoint)", flush=True)
     varying = _varying_overrides(jobs)
     runs = []
     for index, (job, cfg) in enumerate(zip(jobs, configs)):

@@ -1,5 +1,9 @@
 """Configs: recipes + overrides checked against dataclasses before any work starts."""
 
+import json
+import re
+import sys
+
 import pytest
 
 from ssl_universal.config import expand_sweeps, load_config
@@ -184,3 +188,23 @@ def test_rows_and_presets_are_named_override_sets_of_the_recipe(tmp_path):
     recipe.write_text(RECIPE_WITH_ROWS + "  broken: {trainer.max_step: 5}\n")
     with pytest.raises(ConfigError, match=r"unknown key 'trainer.max_step'.*preset 'broken'"):
         load_config([f"recipe={recipe}", "preset=broken"])
+
+
+def test_a_sweep_in_a_clock_named_folder_says_how_to_resume_it(cli_env, tmp_path):
+    import subprocess
+
+    from tests.conftest import TOY_OVERRIDES
+
+    small = [o for o in TOY_OVERRIDES if not o.startswith(("trainer.max_steps", "trainer.eval_every", "trainer.save_every"))]
+    command = [sys.executable, "-m", "ssl_universal.cli", "train", "-m", *small, "trainer.max_steps=4",
+               "trainer.warmup_steps=1", "trainer.eval_every=2", "trainer.save_every=2", "seed=0,1"]
+    first = subprocess.run(command, env=cli_env, cwd=tmp_path, capture_output=True, text=True, timeout=300, check=True)
+    said = re.search(r"sweep folder (\S+); if stopped, the same command with --sweep-dir (\S+) resumes it", first.stdout)
+    assert said and said.group(1) == said.group(2)
+    folder = tmp_path / said.group(1)
+    assert len(json.loads((folder / "sweep.json").read_text())["runs"]) == 2
+    again = subprocess.run([*command, "--sweep-dir", str(folder)], env=cli_env, cwd=tmp_path, capture_output=True,
+                           text=True, timeout=300, check=True)
+    assert "sweep folder" not in again.stdout and f"sweep finished: {folder}" in again.stdout
+    assert len([p for p in folder.iterdir() if p.is_dir()]) == 2  # the same two runs, no new folders
+    assert not [p for p in (tmp_path / "outputs").rglob("sweep-*") if p != folder]  # and no second clock-named sweep
