@@ -1,7 +1,8 @@
 """SCIENCE.md §3 end to end: init rows × FPT tasks, each cell's learning rate swept, ≥ 3 seeds, next to trivial baselines.
 
     ssl-universal fpt-table --out runs/fpt --size quick        # the quick table (see plugins/fpt/README.md for times)
-    ssl-universal fpt-table --out runs/fpt                     # the CPU-size default: the recipes as written
+    ssl-universal fpt-table --out runs/fpt --size cpu --threads 1   # every run trained until valid stops improving
+    ssl-universal fpt-table --out runs/fpt                     # the recipes as written (GPU-sized)
     ssl-universal fpt-table --out runs/fpt --tasks xor,digits --rows pretrained,default --lrs 1e-3,3e-3 --seeds 0,1,2
     ssl-universal fpt-table --out runs/gpt2 -o model.backbone=/path/to/gpt2      # any Hugging Face folder
     ssl-universal fpt-table --out runs/fpt --report-only       # print the table of what has finished
@@ -10,7 +11,8 @@ Each run is ``ssl-universal train recipe=fpt/<task> row=<row> trainer.lr=<lr> se
 written to ``OUT/<task>/<row>/lr<lr>/seed<seed>``; a finished run is skipped, so a stopped table resumes,
 and several invocations with different ``--tasks`` can share one OUT (one per core), then ``--report-only``.
 Each run trains until its valid accuracy has not improved for ``trainer.early_stopping_patience``
-evaluations (the recipe's ``max_steps`` is a cap; the report counts the runs that hit it). Weights are
+evaluations (the recipe's ``max_steps`` is a cap; the report counts the runs that hit it and marks their cells).
+A size's learning rates are one tuple for every row or one per row (``cpu``: the frozen rows share theirs). Weights are
 deleted after each run unless ``--keep-weights``. The table reads test accuracy at each row's best
 learning rate on valid; ``--tune first`` sweeps the rates on the first seed only and runs the other seeds
 at the chosen rate. Chance, logistic regression (and, for bit memory, copying the shown bits) are fitted on
@@ -32,14 +34,37 @@ from ssl_universal.cli import chosen_names, keeps_log_level
 
 from .table_report import COLUMNS, ROW_TITLES, best_lrs, load_runs, render, run_folder
 
-SIZES = {  # recipe preset, learning rates, seeds, how rates are tuned
+SIZES = {  # recipe preset, learning rates (one tuple for every row, or row -> tuple), seeds, how rates are tuned
     "default": {"preset": None, "lrs": (1e-4, 3e-4, 1e-3, 3e-3), "seeds": (0, 1, 2), "tune": "all"},
+    # cpu: every run trains until valid stops improving (the recipes' `cpu` presets: small inputs, 2 layers, a
+    # generous max_steps cap). Two rates per row: the three frozen rows share theirs (they train only small layers;
+    # quick's top rate, 3e-3, won every pretrained and statistics-only cell, so the sweep looks above it), the fully
+    # fine-tuned body wants less (quick chose 3e-4; 3e-3 collapsed it to chance).
+    "cpu": {"preset": "cpu", "seeds": (0, 1, 2), "tune": "first",
+            "lrs": {"pretrained": (3e-3, 1e-2), "statistics_only": (3e-3, 1e-2), "default": (3e-3, 1e-2),
+                    "finetuned": (3e-4, 1e-3), "scratch_trained": (3e-4, 1e-3)}},
     "quick": {"preset": "quick", "lrs": (3e-4, 3e-3), "seeds": (0, 1, 2), "tune": "first"},
     "smoke": {"preset": "smoke", "lrs": (1e-3, 3e-3), "seeds": (0, 1), "tune": "first"},
 }
 DEFAULT_ROWS = ("pretrained", "statistics_only", "default", "finetuned")
 
 log = logging.getLogger(__name__)
+
+
+def row_lrs(lrs, row: str) -> tuple[float, ...]:
+    """The learning rates swept for ``row``: a size gives one tuple for every row, or one per row."""
+    if isinstance(lrs, dict):
+        if row not in lrs:
+            raise SystemExit(f"fpt-table: this size has no learning rates for row {row!r} (it has {', '.join(lrs)}); "
+                             f"give --lrs")
+        return tuple(lrs[row])
+    return tuple(lrs)
+
+
+def _rates_text(lrs, rows: list[str]) -> str:
+    if not isinstance(lrs, dict):
+        return f"rates {', '.join(f'{lr:.0e}' for lr in lrs)}"
+    return "rates " + "; ".join(f"{row} {', '.join(f'{lr:.0e}' for lr in row_lrs(lrs, row))}" for row in rows)
 
 
 def recipe_path(task: str) -> Path:
@@ -146,6 +171,8 @@ def main(argv: list[str]) -> int:
     lrs = _numbers(args.lrs, float) if args.lrs else size["lrs"]
     seeds = _numbers(args.seeds, int) if args.seeds else size["seeds"]
     tune = args.tune or size["tune"]
+    for row in rows:
+        row_lrs(lrs, row)  # every row has rates before anything trains
     out = Path(args.out).expanduser().resolve()
     if args.threads:
         import torch
@@ -162,15 +189,17 @@ def main(argv: list[str]) -> int:
             continue
         for row in rows:
             first = seeds[:1] if tune == "first" else seeds
-            plan = [(lr, s) for lr in lrs for s in first]
+            plan = [(lr, s) for lr in row_lrs(lrs, row) for s in first]
             for lr, seed in plan:
                 _announce(out, task, row, lr, seed, size, args)
             if tune == "first" and len(seeds) > 1:
-                chosen = best_lrs([r for r in load_runs(out) if r.task == task and r.row == row and r.lr in lrs])[(task, row)]
+                chosen = best_lrs([r for r in load_runs(out) if r.task == task and r.row == row
+                                   and r.lr in row_lrs(lrs, row)])[(task, row)]
                 for seed in seeds[1:]:
                     _announce(out, task, row, chosen, seed, size, args)
-    runs = [r for r in load_runs(out) if r.task in tasks and r.row in rows and r.lr in lrs and r.seed in seeds]
-    header = (f"# FPT table ({args.size}: rates {', '.join(f'{lr:.0e}' for lr in lrs)}, seeds {', '.join(map(str, seeds))}, "
+    runs = [r for r in load_runs(out)
+            if r.task in tasks and r.row in rows and r.lr in row_lrs(lrs, r.row) and r.seed in seeds]
+    header = (f"# FPT table ({args.size}: {_rates_text(lrs, rows)}; seeds {', '.join(map(str, seeds))}, "
               f"tuned on {'every seed' if tune == 'all' else 'the first seed'})")
     setups = {t: setup_line(t, preset=size["preset"], extra=args.override) for t in tasks}
     text = render(runs, baselines, rows, tasks, header=header, setups=setups)

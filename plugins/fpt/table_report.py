@@ -47,7 +47,8 @@ class RunResult:
     steps: int
     stopped: str  # early_stopping | max_steps | ...
     curve: list[tuple[int, float]] = field(default_factory=list)  # (step, valid metric)
-    seconds: float = math.nan
+    seconds: float = math.nan  # wall time of the whole run (build, train, test), from seconds.txt
+    cpu_seconds: float = math.nan  # the engine's CPU time of training (results.json timing.cpu_s)
 
 
 def run_folder(out: Path, task: str, row: str, lr: float, seed: int) -> Path:
@@ -77,6 +78,7 @@ def load_runs(out: Path) -> list[RunResult]:
             valid=float(results["best_value"]), test=float((results.get("test") or {}).get(metric, math.nan)),
             steps=int(results["steps"]), stopped=str(results["stopped"]), curve=curve,
             seconds=float(timing.read_text()) if timing.is_file() else math.nan,
+            cpu_seconds=float((results.get("timing") or {}).get("cpu_s", math.nan)),
         ))
     return runs
 
@@ -103,6 +105,19 @@ def best_lrs(runs: list[RunResult]) -> dict[tuple[str, str], float]:
     return chosen
 
 
+def convergence(runs: list[RunResult]) -> dict[str, int]:
+    """How runs ended: ``early_stopping`` (valid stopped improving: converged), ``max_steps`` (hit the cap), other."""
+    counts = {"runs": len(runs), "early_stopping": 0, "max_steps": 0, "other": 0}
+    for r in runs:
+        counts[r.stopped if r.stopped in ("early_stopping", "max_steps") else "other"] += 1
+    return counts
+
+
+def _capped_note(at: list[RunResult]) -> str:
+    capped = sum(r.stopped != "early_stopping" for r in at)
+    return f" ({capped}/{len(at)} capped)" if capped else ""
+
+
 def _grid(curves: list[list[tuple[int, float]]]) -> list[int]:
     steps = sorted({s for c in curves for s, _ in c})
     if not steps:
@@ -125,10 +140,11 @@ def render(runs: list[RunResult], baselines: dict[str, dict], rows: list[str], t
         if chosen.get((r.task, r.row)) == r.lr:
             cell_runs[(r.task, r.row)].append(r)
     titles = [COLUMNS[t][1] for t in tasks]
-    lines = [header, "", "Test accuracy (%) at each row's best learning rate on valid; mean ± std over seeds.", "",
+    lines = [header, "", "Test accuracy (%) at each row's best learning rate on valid; mean ± std over seeds; "
+             "\"(k/n capped)\": k of the cell's n runs stopped at max_steps, not by early stopping on valid.", "",
              "| init | " + " | ".join(titles) + " |", "|---|" + "---|" * len(tasks)]
     for row in rows:
-        cells = [_mean_std([r.test for r in cell_runs[(t, row)]]) for t in tasks]
+        cells = [_mean_std([r.test for r in cell_runs[(t, row)]]) + _capped_note(cell_runs[(t, row)]) for t in tasks]
         lines.append(f"| {ROW_TITLES.get(row, row)} | " + " | ".join(cells) + " |")
     for name in sorted({n for b in baselines.values() for n in b}):
         cells = [f"{baselines[t][name]['test']:.1f}" if name in baselines.get(t, {}) else "–" for t in tasks]
@@ -182,6 +198,14 @@ def render(runs: list[RunResult], baselines: dict[str, dict], rows: list[str], t
             early = sum(r.stopped == "early_stopping" for r in at)
             cells.append(f"{early}/{len(at)}; {int(np.median([r.steps for r in at]))}" if at else "–")
         lines.append(f"| {ROW_TITLES.get(row, row)} | " + " | ".join(cells) + " |")
+    table_runs = [r for at in cell_runs.values() for r in at]
+    chosen_count, all_count = convergence(table_runs), convergence(runs)
+    lines += ["", f"Converged (early-stopped on valid): {chosen_count['early_stopping']} of {chosen_count['runs']} runs at "
+              f"the chosen rates ({chosen_count['max_steps']} hit max_steps); {all_count['early_stopping']} of "
+              f"{all_count['runs']} runs in all, the sweep included ({all_count['max_steps']} hit max_steps"
+              + (f", {all_count['other']} ended otherwise" if all_count["other"] else "") + ")."]
     seconds = [r.seconds for r in runs if not math.isnan(r.seconds)]
-    lines += ["", f"{len(runs)} runs, {sum(seconds) / 60:.1f} minutes of training in all (sum over runs)."]
+    cpu = [r.cpu_seconds for r in runs if not math.isnan(r.cpu_seconds)]
+    lines += ["", f"{len(runs)} runs, {sum(seconds) / 60:.1f} minutes of training in all (sum over runs)"
+              + (f"; the engine's CPU time of training {sum(cpu) / 60:.1f} minutes" if cpu else "") + "."]
     return "\n".join(lines) + "\n"
