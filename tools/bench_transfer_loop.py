@@ -6,11 +6,11 @@ training example; 18 trainings of the 6-layer model each, so long on a CPU; add 
     python tools/bench_transfer_loop.py --recipe protein/amp --epochs 3 --seeds 0,1,2 --rows bert,rand \\
         --sides plain,engine,hf --overrides task.limit_train=null task.limit_eval=null model.num_layers=null \\
         --out amp.json
-    python tools/bench_transfer_loop.py --recipe music/composer --epochs 6 --seeds 0,1,2 --rows bert,rand \\
+    python tools/bench_transfer_loop.py --recipe music/composer --epochs 10 --seeds 0,1,2 --rows bert,rand \\
         --sides plain,engine,hf --overrides model.num_layers=null --out composer.json
 
 (protein/amp with ``task.limit_train=null``: all 4,160 training peptides; ``task.limit_eval=null``: all 520
-valid and 520 test peptides. music/composer: the recipe's 40 music21 pieces per composer.)
+valid and 520 test peptides. music/composer: the recipe's 49 music21 pieces per composer.)
 
 Every side reads the same framework config, ``recipe`` plus ``--overrides`` (the data, ``model.num_layers``),
 and the same examples, tokenisation and splits (``task.dataset``, ``task.collate``, ``task.tokenizer`` of
@@ -160,6 +160,11 @@ def evaluate_plain(task: Any, model: nn.Module, split: str, batch_size: int, dev
     return {"loss": sum(s["loss"] * s["n"] for s in steps) / max(total, 1), **task.score(steps)}
 
 
+def selection(cfg: Any, task: Any) -> tuple[str, str]:
+    """The metric and direction that pick the best checkpoint, as the engine reads them: trainer.* over the task's."""
+    return cfg.trainer.best_metric or task.best_metric, cfg.trainer.best_mode or task.best_mode
+
+
 def run_plain(cfg: Any, task: Any, row: str, seed: int, args: argparse.Namespace, device: torch.device) -> dict:
     model = plain_model(cfg, task, row, seed).to(device)
     loader = DataLoader(task.dataset("train"), batch_size=args.batch_size, shuffle=True, collate_fn=task.collate,
@@ -172,7 +177,8 @@ def run_plain(cfg: Any, task: Any, row: str, seed: int, args: argparse.Namespace
                                   lr=ROWS[row][1])
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: step / max(1, warmup) if step < warmup else max(0.0, (total - step) / max(1, total - warmup)))
-    key, sign = task.best_metric, 1.0 if task.best_mode == "max" else -1.0
+    key, mode = selection(cfg, task)
+    sign = 1.0 if mode == "max" else -1.0
     best_value, best_state, curve = -math.inf, None, []
     start = time.perf_counter()
     for epoch in range(args.epochs):
@@ -318,7 +324,7 @@ def run_hf(cfg: Any, seed: int, args: argparse.Namespace, device: torch.device, 
         max_grad_norm=trainer_cfg.clip_grad_norm or 0.0, lr_scheduler_type=schedules[trainer_cfg.schedule],
         warmup_steps=warmup, optim="adamw_torch_fused" if device.type == "cuda" else "adamw_torch",
         eval_strategy="epoch", save_strategy="epoch", save_only_model=True, save_total_limit=1,
-        load_best_model_at_end=True, metric_for_best_model=task.best_metric, greater_is_better=task.best_mode == "max",
+        load_best_model_at_end=True, metric_for_best_model=selection(cfg, task)[0], greater_is_better=selection(cfg, task)[1] == "max",
         logging_strategy="epoch", report_to=[], disable_tqdm=True, seed=seed, remove_unused_columns=False,
         use_cpu=device.type == "cpu", bf16=trainer_cfg.precision == "bf16", fp16=trainer_cfg.precision == "fp16",
         dataloader_num_workers=0,
@@ -439,7 +445,7 @@ def main(argv: list[str] | None = None) -> int:
         task.dataset(split)  # prepared (and cached) before any clock runs
     bucketed = BatchPlan(task.lengths("train"), batch_size=args.batch_size, bucket_by_length=base.trainer.bucket_by_length)
     steps_per_epoch = len(bucketed)
-    metric, mode = task.best_metric, task.best_mode
+    metric, mode = selection(base, task)
     warm_up(base, task, device, args.batch_size)
     print(f"{args.recipe}: {len(task.dataset('train'))} train / {len(task.dataset('valid'))} valid / "
           f"{len(task.dataset('test'))} test examples; rows from the recipe's rows: {sorted(set(args.rows) & set(recipe_rows))} "

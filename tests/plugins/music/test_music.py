@@ -116,3 +116,16 @@ def test_recipe_takes_every_assignment_row(assignment, tmp_path):
 
     cfg = load_config(["recipe=music/composer", f"model.assignment={assignment}", f"run_dir={tmp_path}"])
     assert cfg.model.assignment == assignment and cfg.task.composers == ["bach", "monteverdi", "palestrina"]
+
+
+def test_checkpoints_are_chosen_on_segments_by_default_and_on_the_vote_in_the_old_quick_size(tmp_path, monkeypatch):
+    """Selection on ~20 valid pieces' vote peaks early by chance; the default watches segment_accuracy."""
+    from ssl_universal.config import load_config
+    from ssl_universal.run import train
+
+    monkeypatch.setenv("SSL_UNIVERSAL_CACHE", str(tmp_path / "cache"))
+    results = train(load_config(["recipe=music/composer", "preset=smoke", "trainer.threads=1", f"run_dir={tmp_path / 'run'}"]))
+    assert results["best_metric"] == "segment_accuracy"
+    assert results["best_value"] == results["best"]["segment_accuracy"]
+    assert load_config(["recipe=music/composer", "preset=quick"]).trainer.best_metric == "accuracy"
+    assert load_config(["recipe=music/composer"]).task.pieces_per_composer == 49
