@@ -1,7 +1,7 @@
 """α-shift token translation (SCIENCE.md §1; the language-mean experiments of Liangtaiwan/lang-rep).
 
-A masked LM reads an English sentence; after layer L every position's hidden state is moved by
-``α·(μ_tgt − μ_en)``, the difference of two language means (:mod:`.language_means`), and the remaining
+A masked LM reads a sentence of language src (English, or its translation for the reverse direction); after
+layer L every position's hidden state is moved by ``α·(μ_tgt − μ_src)``, the difference of two language means (:mod:`.language_means`), and the remaining
 layers and the MLM head run as usual (:class:`ssl_universal.models.hidden_shift.HiddenShift`). If the
 mean difference carries "which language", the head's arg-max pieces turn into target-language pieces:
 
@@ -36,7 +36,7 @@ from ssl_universal.models.hidden_shift import HiddenShift
 from . import language_means as lm
 from . import parallel
 
-# Corpus language → its gettext catalog language (the source side is always English).
+# Corpus language → its gettext catalog language (pairs are English ↔ that language, both directions).
 CATALOG = {"zh": "zh_CN", "de": "de", "es": "es", "tr": "tr"}
 
 
@@ -142,22 +142,24 @@ def run(backbone: str, corpus: Path, *, targets: list[str], layers: list[int], a
     means = language_means(model, tokenizer, corpus, languages, mean_sentences)
     owner = piece_languages(tokenizer, corpus, languages)
     rows = []
-    for target in targets:
+    for other in targets:
         for seed in seeds:
-            sources, references = gettext_sample(target, sentences, seed, locale_dir)
-            source_bleu = bleu1(sources, references, target)  # the untranslated English against the reference
-            for layer in layers:
-                direction = means.by_language[target][layer] - means.by_language["en"][layer]
-                for alpha in alphas:
-                    for control in (("shift", "random") if alpha else ("shift",)):
-                        vector = alpha * direction if control == "shift" else random_direction(alpha * direction, seed)
-                        predicted = shifted_predictions(model, tokenizer, sources, layer, vector if alpha else None,
-                                                        batch_size=batch_size)
-                        decoded = [tokenizer.decode(p) for p in predicted]
-                        rows.append({"target": target, "seed": seed, "layer": layer, "alpha": alpha, "direction": control,
-                                     "convert_rate": convert_rate(predicted, owner, target),
-                                     "bleu1": bleu1(decoded, references, target), "source_bleu1": source_bleu,
-                                     "example": {"source": sources[0], "output": decoded[0], "reference": references[0]}})
+            english, translated = gettext_sample(other, sentences, seed, locale_dir)
+            for source, target, texts, references in (("en", other, english, translated), (other, "en", translated, english)):
+                source_bleu = bleu1(texts, references, target)  # the untranslated input against the reference
+                for layer in layers:
+                    direction = means.by_language[target][layer] - means.by_language[source][layer]
+                    for alpha in alphas:
+                        for control in (("shift", "random") if alpha else ("shift",)):
+                            vector = alpha * direction if control == "shift" else random_direction(alpha * direction, seed)
+                            predicted = shifted_predictions(model, tokenizer, texts, layer, vector if alpha else None,
+                                                            batch_size=batch_size)
+                            decoded = [tokenizer.decode(p) for p in predicted]
+                            rows.append({"pair": f"{source}→{target}", "source": source, "target": target, "seed": seed,
+                                         "layer": layer, "alpha": alpha, "direction": control,
+                                         "convert_rate": convert_rate(predicted, owner, target),
+                                         "bleu1": bleu1(decoded, references, target), "source_bleu1": source_bleu,
+                                         "example": {"input": texts[0], "output": decoded[0], "reference": references[0]}})
     return {"backbone": backbone, "corpus": str(corpus), "sentences": sentences, "mean_sentences": means.sentences,
             "seeds": seeds, "layers": layers, "alphas": alphas, "pieces_with_a_language": len(owner), "rows": rows}
 
@@ -168,22 +170,43 @@ def _shown(values: list[float]) -> str:
     return f"{statistics.mean(values):.1f} ± {statistics.stdev(values):.1f}"
 
 
-def table(results: dict) -> str:
-    """Markdown: per target and layer, convert rate and BLEU-1 by α, the random direction beside each shift."""
-    lines = [f"α-shift token translation: {results['backbone']}; {results['sentences']} gettext sentences per seed, "
-             f"seeds {results['seeds']}; means from {results['mean_sentences']} valid sentences per language; mean ± std over seeds", "",
-             "| en → | layer | α | convert rate % (shift) | convert rate % (random direction) | BLEU-1 (shift) | BLEU-1 (random) | BLEU-1 of the English itself |",
-             "|---|---:|---:|---:|---:|---:|---:|---:|"]
-    keys = sorted({(r["target"], r["layer"], r["alpha"]) for r in results["rows"]})
-    def pick(key: tuple, direction: str, field: str) -> list[float]:
-        return [r[field] for r in results["rows"] if (r["target"], r["layer"], r["alpha"], r["direction"]) == (*key, direction)]
+def _pick(results: dict, pair: str, layer: int, alpha: float, direction: str, field: str) -> list[float]:
+    return [r[field] for r in results["rows"]
+            if (r["pair"], r["layer"], r["alpha"], r["direction"]) == (pair, layer, alpha, direction)]
 
-    for key in keys:
-        target, layer, alpha = key
-        random_rate, random_bleu = pick(key, "random", "convert_rate"), pick(key, "random", "bleu1")
-        lines.append(f"| {target} | {layer} | {alpha:g} | {_shown(pick(key, 'shift', 'convert_rate'))} | "
-                     f"{_shown(random_rate) if random_rate else '–'} | {_shown(pick(key, 'shift', 'bleu1'))} | "
-                     f"{_shown(random_bleu) if random_bleu else '–'} | {_shown(pick(key, 'shift', 'source_bleu1'))} |")
+
+def table(results: dict) -> str:
+    """Markdown: the seed's table (rows convert rate and BLEU-1 per α, columns language pairs) at the last layer
+    shifted, then every layer with the random-direction control, then one example."""
+    rows = results["rows"]
+    pairs = list(dict.fromkeys(r["pair"] for r in rows))
+    last = max(results["layers"])
+    alphas = results["alphas"]
+    head = (f"α-shift token translation: {results['backbone']}; {results['sentences']} gettext sentences per seed and "
+            f"pair, seeds {results['seeds']} (mean ± std); means from {results['mean_sentences']} valid sentences per language")
+    lines = [head, "", f"Shift after layer {last}:", "", "| | " + " | ".join(pairs) + " |", "|---|" + "---:|" * len(pairs)]
+    for field, title in (("convert_rate", "convert rate %"), ("bleu1", "BLEU-1")):
+        for alpha in alphas:
+            cells = [_shown(_pick(results, pair, last, alpha, "shift", field)) for pair in pairs]
+            lines.append(f"| {title}, α = {alpha:g} | " + " | ".join(cells) + " |")
+        if field == "bleu1":
+            cells = [_shown(_pick(results, pair, last, alphas[0], "shift", "source_bleu1")) for pair in pairs]
+            lines.append("| BLEU-1 of the unshifted input itself | " + " | ".join(cells) + " |")
+    lines += ["", "Every layer, with a random direction of the same length as the control:", "",
+              "| pair | layer | α | convert rate % (shift) | convert rate % (random direction) | BLEU-1 (shift) | BLEU-1 (random) |",
+              "|---|---:|---:|---:|---:|---:|---:|"]
+    for pair in pairs:
+        for layer in results["layers"]:
+            for alpha in alphas:
+                shift_rate, random_rate = (_pick(results, pair, layer, alpha, d, "convert_rate") for d in ("shift", "random"))
+                shift_bleu, random_bleu = (_pick(results, pair, layer, alpha, d, "bleu1") for d in ("shift", "random"))
+                lines.append(f"| {pair} | {layer} | {alpha:g} | {_shown(shift_rate)} | {_shown(random_rate) if random_rate else '–'} | "
+                             f"{_shown(shift_bleu)} | {_shown(random_bleu) if random_bleu else '–'} |")
+    example = next((r for r in rows if r["pair"] == "en→zh" and r["layer"] == last and r["direction"] == "shift"
+                    and r["alpha"] == max(alphas)), rows[0])
+    lines += ["", f"Example ({example['pair']}, layer {example['layer']}, α = {example['alpha']:g}, seed {example['seed']}):",
+              f"input: {example['example']['input']}", f"output: {example['example']['output']}",
+              f"reference: {example['example']['reference']}"]
     return "\n".join(lines)
 
 
@@ -196,12 +219,12 @@ def _numbers(text: str, kind) -> list:
 
 @keeps_log_level
 def main(argv: list[str]) -> int:
-    """Shift an MLM's hidden states by α·(μ_tgt − μ_en) and measure how many output pieces turn into the target language."""
+    """Shift an MLM's hidden states by α·(μ_tgt − μ_src) and measure how many output pieces turn into the target language."""
     p = argparse.ArgumentParser(prog="ssl-universal crosslingual-token-translation", description=main.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     p.add_argument("--backbone", required=True, help="a masked LM with its head, e.g. RUN/best/hf of crosslingual/pretrain")
     p.add_argument("--corpus", required=True, type=Path, help="the corpus it was trained on: <lang>/train.txt and valid.txt")
-    p.add_argument("--targets", default="zh,de,es", help=f"comma-separated target languages of the corpus: {','.join(CATALOG)}")
+    p.add_argument("--targets", default="zh,de,es", help=f"comma-separated languages paired with English, both directions: {','.join(CATALOG)}")
     p.add_argument("--layers", default=None, help="comma-separated layers to shift after (default: every block)")
     p.add_argument("--alphas", default="0,1,2,3")
     p.add_argument("--sentences", type=int, default=200, help="gettext test sentences per seed and target")

@@ -93,11 +93,15 @@ def test_the_command_writes_a_row_per_target_seed_layer_and_alpha(tiny, tmp_path
                  "--alphas", "0,2", "--sentences", "2", "--mean-sentences", "4", "--seeds", "0,1",
                  "--locale-dir", str(tiny["locale"]), "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
-    # 2 targets x 2 seeds x 2 layers x (alpha 0 + alpha 2 shifted + alpha 2 random)
-    assert len(results["rows"]) == 2 * 2 * 2 * 3
+    # 2 languages x 2 directions x 2 seeds x 2 layers x (alpha 0 + alpha 2 shifted + alpha 2 random)
+    assert len(results["rows"]) == 2 * 2 * 2 * 2 * 3
     assert {r["direction"] for r in results["rows"] if r["alpha"] == 0} == {"shift"}
+    assert {r["pair"] for r in results["rows"]} == {"en→zh", "zh→en", "en→de", "de→en"}
+    reverse = next(r for r in results["rows"] if r["pair"] == "de→en")
+    assert reverse["example"]["input"] in DE and reverse["example"]["reference"] in EN
     printed = capsys.readouterr().out
-    assert "| zh | 1 | 2 |" in printed and "| de | 2 | 0 |" in printed and printed.strip() == (out / "table.md").read_text().strip()
+    assert "| en→zh | zh→en | en→de | de→en |" in printed and "| convert rate %, α = 2 |" in printed
+    assert "| zh→en | 1 | 2 |" in printed and printed.strip() == (out / "table.md").read_text().strip()
 
 
 def test_an_unknown_target_and_a_layer_out_of_range_are_refused(tiny, capsys):
