@@ -12,7 +12,7 @@ from ssl_universal_plugins.fpt.table_report import COLUMNS, RunResult, convergen
 CPU_SIZES = {
     "memory": ({"n": 10, "patch_size": 10, "patterns": 5}, 6),
     "xor": ({"n": 5}, 2),
-    "listops": ({"max_depth": 3, "max_args": 4, "max_expression_length": 16, "max_length": 18}, 18),
+    "listops": ({"max_depth": 3, "max_args": 4, "max_expression_length": 12, "max_length": 14}, 14),
     "digits": ({"patch_size": 4}, 4),
     "fashion": ({"downsample": 2, "patch_size": 7, "limit_train": 2000}, 4),
     "fashion_lra": ({"downsample": 7, "patch_size": 1, "limit_train": 2000}, 16),
