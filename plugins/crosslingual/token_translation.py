@@ -182,8 +182,10 @@ def table(results: dict) -> str:
     pairs = list(dict.fromkeys(r["pair"] for r in rows))
     last = max(results["layers"])
     alphas = results["alphas"]
+    models = results.get("models", 1)
     head = (f"α-shift token translation: {results['backbone']}; {results['sentences']} gettext sentences per seed and "
-            f"pair, seeds {results['seeds']} (mean ± std); means from {results['mean_sentences']} valid sentences per language")
+            f"pair, test-draw seeds {results['seeds']} × {models} model(s) (mean ± std); means from "
+            f"{results['mean_sentences']} valid sentences per language")
     lines = [head, "", f"Shift after layer {last}:", "", "| | " + " | ".join(pairs) + " |", "|---|" + "---:|" * len(pairs)]
     for field, title in (("convert_rate", "convert rate %"), ("bleu1", "BLEU-1")):
         for alpha in alphas:
@@ -222,7 +224,9 @@ def main(argv: list[str]) -> int:
     """Shift an MLM's hidden states by α·(μ_tgt − μ_src) and measure how many output pieces turn into the target language."""
     p = argparse.ArgumentParser(prog="ssl-universal crosslingual-token-translation", description=main.__doc__,
                                 formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    p.add_argument("--backbone", required=True, help="a masked LM with its head, e.g. RUN/best/hf of crosslingual/pretrain")
+    p.add_argument("--backbone", required=True,
+                   help="a masked LM with its head, e.g. RUN/best/hf of crosslingual/pretrain; comma-separated for several "
+                        "pre-training seeds (every cell is then the mean ± std over models × --seeds)")
     p.add_argument("--corpus", required=True, type=Path, help="the corpus it was trained on: <lang>/train.txt and valid.txt")
     p.add_argument("--targets", default="zh,de,es", help=f"comma-separated languages paired with English, both directions: {','.join(CATALOG)}")
     p.add_argument("--layers", default=None, help="comma-separated layers to shift after (default: every block)")
@@ -239,11 +243,14 @@ def main(argv: list[str]) -> int:
         p.error(f"--targets: {', '.join(unknown) or 'nothing given'}; expected some of {', '.join(CATALOG)}")
     from transformers import AutoConfig
 
-    blocks = int(AutoConfig.from_pretrained(args.backbone).num_hidden_layers)
+    backbones = [b.strip() for b in args.backbone.split(",") if b.strip()]
+    blocks = int(AutoConfig.from_pretrained(backbones[0]).num_hidden_layers)
     layers = _numbers(args.layers, int) if args.layers else list(range(1, blocks + 1))
-    results = run(args.backbone, args.corpus, targets=targets, layers=layers, alphas=_numbers(args.alphas, float),
-                  sentences=args.sentences, mean_sentences=args.mean_sentences, seeds=_numbers(args.seeds, int),
-                  locale_dir=args.locale_dir)
+    parts = [run(backbone, args.corpus, targets=targets, layers=layers, alphas=_numbers(args.alphas, float),
+                 sentences=args.sentences, mean_sentences=args.mean_sentences, seeds=_numbers(args.seeds, int),
+                 locale_dir=args.locale_dir) for backbone in backbones]
+    results = {**parts[0], "backbone": ", ".join(backbones), "models": len(backbones),
+               "rows": [dict(row, model=i) for i, part in enumerate(parts) for row in part["rows"]]}
     text = table(results)
     print(text)
     if args.out is not None:

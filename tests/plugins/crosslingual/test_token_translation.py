@@ -89,12 +89,12 @@ def test_the_command_writes_a_row_per_target_seed_layer_and_alpha(tiny, tmp_path
 
     monkeypatch.setenv("SSL_UNIVERSAL_CACHE", str(tmp_path / "cache"))
     out = tmp_path / "out"
-    assert main(["--backbone", str(tiny["model"]), "--corpus", str(tiny["corpus"]), "--targets", "zh,de",
+    assert main(["--backbone", f"{tiny['model']},{tiny['model']}", "--corpus", str(tiny["corpus"]), "--targets", "zh,de",
                  "--alphas", "0,2", "--sentences", "2", "--mean-sentences", "4", "--seeds", "0,1",
                  "--locale-dir", str(tiny["locale"]), "--out", str(out)]) == 0
     results = json.loads((out / "results.json").read_text())
-    # 2 languages x 2 directions x 2 seeds x 2 layers x (alpha 0 + alpha 2 shifted + alpha 2 random)
-    assert len(results["rows"]) == 2 * 2 * 2 * 2 * 3
+    # 2 models x 2 languages x 2 directions x 2 seeds x 2 layers x (alpha 0 + alpha 2 shifted + alpha 2 random)
+    assert len(results["rows"]) == 2 * 2 * 2 * 2 * 2 * 3 and {r["model"] for r in results["rows"]} == {0, 1}
     assert {r["direction"] for r in results["rows"] if r["alpha"] == 0} == {"shift"}
     assert {r["pair"] for r in results["rows"]} == {"en→zh", "zh→en", "en→de", "de→en"}
     reverse = next(r for r in results["rows"] if r["pair"] == "de→en")
