@@ -14,6 +14,11 @@ mean difference carries "which language", the head's arg-max pieces turn into ta
 References in every table: ``α = 0`` (the model rebuilding its input: what "no shift" gives), and a
 **random direction** of the same length as ``α·(μ_tgt − μ_en)`` (is it the language direction, or any push?).
 Test sentences are drawn per seed; the means come from the corpus' ``valid`` text of each language.
+
+Example (three pre-training seeds of ``crosslingual/pretrain``, on the corpus they were trained on):
+
+    ssl-universal crosslingual-token-translation --backbone PRE0/best/hf,PRE1/best/hf,PRE2/best/hf \
+        --corpus CORPUS/multi --targets zh,de,es --alphas 0,1,2,3 --sentences 200 --out runs/token_translation
 """
 
 from __future__ import annotations
