@@ -152,13 +152,18 @@ def run(backbone: str, corpus: Path, *, targets: list[str], layers: list[int], a
             english, translated = gettext_sample(other, sentences, seed, locale_dir)
             for source, target, texts, references in (("en", other, english, translated), (other, "en", translated, english)):
                 source_bleu = bleu1(texts, references, target)  # the untranslated input against the reference
+                unshifted = None  # α = 0 is the same at every layer: computed once
                 for layer in layers:
                     direction = means.by_language[target][layer] - means.by_language[source][layer]
                     for alpha in alphas:
                         for control in (("shift", "random") if alpha else ("shift",)):
                             vector = alpha * direction if control == "shift" else random_direction(alpha * direction, seed)
-                            predicted = shifted_predictions(model, tokenizer, texts, layer, vector if alpha else None,
-                                                            batch_size=batch_size)
+                            if alpha:
+                                predicted = shifted_predictions(model, tokenizer, texts, layer, vector, batch_size=batch_size)
+                            else:
+                                if unshifted is None:
+                                    unshifted = shifted_predictions(model, tokenizer, texts, layer, None, batch_size=batch_size)
+                                predicted = unshifted
                             decoded = [tokenizer.decode(p) for p in predicted]
                             rows.append({"pair": f"{source}→{target}", "source": source, "target": target, "seed": seed,
                                          "layer": layer, "alpha": alpha, "direction": control,
