@@ -29,6 +29,7 @@ import logging
 import math
 import shutil
 import statistics
+import textwrap
 import time
 from pathlib import Path
 
@@ -213,8 +214,6 @@ def chart(accuracies: dict, proxies, corpora, path: Path, title: str, rows=ROWS)
         ax.set_title(f"{proxy} (proxy)")
         ax.set_ylabel("test accuracy − scratch (points)")
     axes[0][0].legend(fontsize=8)
-    import textwrap
-
     fig.suptitle("\n".join(textwrap.wrap(title, 40 * len(proxies) + 20)), fontsize=8)
     fig.tight_layout()
     fig.savefig(path, dpi=110)
