@@ -39,6 +39,8 @@ class TrainerConfig:
     best_metric: str | None = None  # metric that picks the best checkpoint (default: the task's)
     best_mode: str | None = choice(None, "max", "min")  # max | min (default: the task's)
     early_stopping_patience: int | None = bounded(None, ge=1)  # stop after N evals without improvement
+    early_stopping_min_delta: float = bounded(0.0, ge=0)  # an eval counts as improvement for patience only if it beats the last one that did by more than this (the best checkpoint still follows every improvement)
+    early_stopping_min_steps: int = bounded(0, ge=0)  # never stop early before this many optimizer steps
     save_every: int = bounded(100, ge=1)  # write a resumable checkpoint every N optimizer steps
     keep_last: int = bounded(2, ge=1)  # resumable checkpoints kept on disk
     log_every: int = bounded(10, ge=1)  # log train loss / throughput every N optimizer steps

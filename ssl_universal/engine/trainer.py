@@ -132,11 +132,15 @@ class Trainer(CheckpointedState):
         metrics.update(self.task.score(steps))
         return metrics
 
-    def _improved(self, value: float) -> bool:
-        best = self.progress.best_value
-        if best is None:
+    def _improved(self, value: float, reference: float | None, margin: float = 0.0) -> bool:
+        if reference is None:
             return True
-        return value > best if self.best_mode == "max" else value < best
+        return value > reference + margin if self.best_mode == "max" else value < reference - margin
+
+    def _patience_exhausted(self) -> bool:
+        cfg, p = self.cfg, self.progress
+        return (cfg.early_stopping_patience is not None and p.last_eval_step >= 0
+                and p.evals_since_best >= cfg.early_stopping_patience and p.step >= cfg.early_stopping_min_steps)
 
     def _after_eval(self, metrics: dict, logger: MetricsLogger) -> bool:
         """Track the best checkpoint; True when early stopping says stop."""
@@ -147,13 +151,16 @@ class Trainer(CheckpointedState):
             raise ConfigError(f"best metric {self.best_metric!r} is not among the eval metrics "
                               f"{sorted(metrics)}; set trainer.best_metric to one of them")
         value = float(metrics[self.best_metric])
-        if self._improved(value):
-            p.best_value, p.best_step, p.evals_since_best, p.best_eval = value, p.step, 0, dict(metrics)
+        if self._improved(value, p.best_value):
+            p.best_value, p.best_step, p.best_eval = value, p.step, dict(metrics)
             self._save_best()
+        # patience counts from the last eval that beat its reference by more than min_delta; with
+        # min_delta 0 that is the best eval, so the two rules coincide
+        if self._improved(value, p.patience_ref, self.cfg.early_stopping_min_delta):
+            p.patience_ref, p.evals_since_best = value, 0
         else:
             p.evals_since_best += 1
-        patience = self.cfg.early_stopping_patience
-        return patience is not None and p.evals_since_best >= patience
+        return self._patience_exhausted()
 
     def _save_best(self) -> None:
         if not self.dist.is_main:
@@ -196,8 +203,7 @@ class Trainer(CheckpointedState):
     def _stop_reason(self) -> str | None:
         """Why training is over at this point (``None`` while it goes on); also right after a resume."""
         cfg, p = self.cfg, self.progress
-        patience = cfg.early_stopping_patience
-        if patience is not None and p.last_eval_step >= 0 and p.evals_since_best >= patience:
+        if self._patience_exhausted():
             return "early_stopping"
         if p.step >= cfg.max_steps:
             return "max_steps"

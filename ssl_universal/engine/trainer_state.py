@@ -23,7 +23,8 @@ class Progress:
     batch_in_epoch: int = 0  # global batches of this epoch already consumed
     best_value: float | None = None
     best_step: int | None = None
-    evals_since_best: int = 0
+    evals_since_best: int = 0  # evals since the metric last beat ``patience_ref`` by more than min_delta
+    patience_ref: float | None = None  # the value that last reset the early-stopping count
     nonfinite_skipped: int = 0
     window_loss: float = 0.0  # train-loss sum since the last log line
     window_count: int = 0
@@ -101,6 +102,8 @@ class CheckpointedState:
             ckpt.set_rng_state(own["global"])
             self.task.load_rng_state(own.get("task", {}))
             self.progress = Progress(**state["progress"], best_eval=json.loads(state["best_eval"]))
+            if self.progress.patience_ref is None:  # a checkpoint from before min_delta existed
+                self.progress.patience_ref = self.progress.best_value
         except Exception as err:  # noqa: BLE001 - a state of another optimizer, task or version
             raise CheckpointError(f"{folder / ckpt.STATE_FILE}: the trainer state does not fit this run "
                                   f"({type(err).__name__}: {ckpt.first_lines(err)})") from err

@@ -183,3 +183,41 @@ def test_eval_scores_a_run_made_with_a_preset_and_a_row(tmp_path):
     results = train(cfg)
     scored = evaluate(tmp_path / "run", split="test")
     assert scored["accuracy"] == pytest.approx(results["test"]["accuracy"])
+
+
+class _NoLog:
+    def log(self, *args, **kwargs):
+        pass
+
+
+def _evals(trainer, values):
+    """Feed valid scores to the trainer's best/early-stopping bookkeeping; the eval index that says stop."""
+    for i, value in enumerate(values):
+        trainer.progress.step = 10 * (i + 1)
+        if trainer._after_eval({"loss": 1.0, trainer.best_metric: value}, _NoLog()):
+            return i
+    return None
+
+
+def _trainer(toy_config, *overrides):
+    cfg = toy_config("trainer.max_steps=100", "trainer.best_mode=max", *overrides)
+    task, model = build(cfg)
+    return Trainer(OmegaConf.to_object(cfg.trainer), task, model, cfg.run_dir, seed=cfg.seed)
+
+
+def test_min_delta_counts_small_gains_as_no_improvement_but_keeps_the_best(toy_config):
+    scores = [0.50, 0.505, 0.508, 0.509, 0.60]
+    plain = _trainer(toy_config, "trainer.early_stopping_patience=3")
+    assert _evals(plain, scores) is None  # every eval improves a little, so patience never runs out
+    strict = _trainer(toy_config, "trainer.early_stopping_patience=3", "trainer.early_stopping_min_delta=0.01")
+    assert _evals(strict, scores) == 3  # three gains under 0.01 in a row: stop at the fourth eval
+    assert strict.progress.best_value == 0.509 and strict.progress.best_step == 40  # the best still follows them
+    assert strict.progress.patience_ref == 0.50
+
+
+def test_min_steps_holds_early_stopping_back(toy_config):
+    flat = [0.5] * 6
+    assert _evals(_trainer(toy_config, "trainer.early_stopping_patience=2"), flat) == 2
+    held = _trainer(toy_config, "trainer.early_stopping_patience=2", "trainer.early_stopping_min_steps=50")
+    assert _evals(held, flat) == 4  # step 50 is the fifth eval
+    assert held._stop_reason() == "early_stopping"
