@@ -270,12 +270,13 @@ def resize_positions(model: nn.Module, max_positions: int, *, seed: int) -> None
     if max_positions == old.num_embeddings:
         return
     owner, attribute = found
-    new = nn.Embedding(max_positions, old.embedding_dim).to(device=old.weight.device, dtype=old.weight.dtype)
+    # the extra rows come from their own generator and the layer is built around them, so growing the
+    # positions leaves the global RNG stream (and so every later draw of the run) as it was
     generator = torch.Generator().manual_seed(seed + 1)
-    with torch.no_grad():
-        new.weight.copy_(torch.empty(new.weight.shape).normal_(0.0, init_std(model.config), generator=generator))
-        n = min(max_positions, old.num_embeddings)
-        new.weight[:n] = old.weight[:n]
+    weight = torch.empty(max_positions, old.embedding_dim).normal_(0.0, init_std(model.config), generator=generator)
+    n = min(max_positions, old.num_embeddings)
+    weight[:n] = old.weight.detach()[:n].to(weight.dtype)
+    new = nn.Embedding(max_positions, old.embedding_dim, _weight=weight.to(device=old.weight.device, dtype=old.weight.dtype))
     setattr(owner, attribute, new)
     device = old.weight.device
     if attribute == "position_embeddings":

@@ -152,6 +152,10 @@ def test_positions_grow_and_too_long_tasks_are_refused(make_model, make_task, ti
     assert model.encoder.embeddings.position_embeddings.num_embeddings == 80
     original, _ = resolve_backbone(str(tiny_backbone))
     assert torch.equal(model.encoder.embeddings.position_embeddings.weight[:64], original.embeddings.position_embeddings.weight)
+    # growing the positions draws its rows from its own generator: the head (drawn after it) is the same
+    plain, _ = make_model("seq_classifier")
+    for name, weight in plain.head.state_dict().items():
+        assert torch.equal(model.head.state_dict()[name], weight), name
     long_task = make_task()
     long_task.cfg.max_length = 100
     cfg = TransferModelConfig(backbone=str(tiny_backbone), assignment="random", assignment_seed=0)
