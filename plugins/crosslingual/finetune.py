@@ -27,7 +27,7 @@ from pathlib import Path
 from ssl_universal.errors import DataError
 
 from .corpus import SPLITS, read_documents, split_of, turkish_treebank_files
-from .fake import in_domain, to_fake
+from .fake import from_fake, in_domain, to_fake
 
 QUESTION_WORD = {"en": "what", "de": "was", "es": "qué", "tr": "ne", "zh": "什么"}
 QA_LANGUAGES = ("en", "zh", "de", "es", "tr", "fake")
@@ -57,8 +57,8 @@ def _sentences(context: str, language: str) -> list[tuple[int, str]]:
     return out
 
 
-def cloze_question(context: str, language: str, rng: random.Random) -> dict | None:
-    """One question on ``context`` (``question``, ``text``, ``answer_start``), or None when no sentence fits."""
+def cloze_candidates(context: str, language: str) -> list[tuple[int, str, int, str]]:
+    """Every (sentence offset, sentence, start in it, text) a cloze answer may be drawn from in ``context``."""
     candidates = []
     for offset, sentence in _sentences(context, language):
         if language == "zh":
@@ -70,6 +70,12 @@ def cloze_question(context: str, language: str, rng: random.Random) -> dict | No
                 continue
             spans = [(m.start(), m.group()) for m in _WORD.finditer(sentence) if m.start() > 0]
         candidates += [(offset, sentence, start, text) for start, text in spans]
+    return candidates
+
+
+def cloze_question(context: str, language: str, rng: random.Random) -> dict | None:
+    """One question on ``context`` (``question``, ``text``, ``answer_start``), or None when no sentence fits."""
+    candidates = cloze_candidates(context, language)
     if not candidates:
         return None
     offset, sentence, start, text = rng.choice(candidates)
@@ -251,3 +257,73 @@ def write_pos(out_dir: str | Path, languages: list[str], seed: int, sizes: dict[
         stats[language] = entry
     (out_dir / "stats.json").write_text(json.dumps({"sentences": stats, "tags": UNIVERSAL_TAGS}, indent=1))
     return stats
+
+
+# -- trivial references ----------------------------------------------------------------------------------------------
+def cloze_reference(test_file: str | Path, language: str) -> dict[str, float]:
+    """Expected EM / F1 (%) of answering each question with a uniformly random candidate of its context.
+
+    Candidates are the spans the builder draws answers from (:func:`cloze_candidates`: words of >= 5 letters not
+    opening a sentence of >= 6 words; in Chinese two Chinese characters, scored by character). Fake-English contexts
+    are moved back to English to find them (same offsets) and scored in Fake-English.
+    """
+    from ssl_universal.metrics.squad import squad_question_scores
+
+    source = "en" if language == "fake" else language
+    lang = "zh" if source == "zh" else "en"
+    em_sum = f1_sum = 0.0
+    count = 0
+    for article in json.loads(Path(test_file).read_text(encoding="utf-8"))["data"]:
+        for paragraph in article["paragraphs"]:
+            context = paragraph["context"]
+            spans = cloze_candidates(from_fake(context) if language == "fake" else context, source)
+            texts = [to_fake(t) if language == "fake" else t for *_, t in spans]
+            for qa in paragraph["qas"]:
+                golds = [a["text"] for a in qa["answers"]]
+                if not texts:
+                    raise DataError(f"{test_file}: question {qa['id']} has no cloze candidate in its context")
+                scores = [squad_question_scores(t, golds, lang) for t in texts]
+                em_sum += sum(e for e, _ in scores) / len(scores)
+                f1_sum += sum(f for _, f in scores) / len(scores)
+                count += 1
+    if not count:
+        raise DataError(f"{test_file}: no question")
+    return {"exact_match": 100 * em_sum / count, "f1": 100 * f1_sum / count}
+
+
+def _conll(path: Path) -> list[tuple[list[str], list[str]]]:
+    sentences, words, tags = [], [], []
+    for number, line in enumerate(path.read_text(encoding="utf-8").splitlines() + [""], start=1):
+        if not line.strip():
+            if words:
+                sentences.append((words, tags))
+            words, tags = [], []
+            continue
+        cells = line.split("\t")
+        if len(cells) != 2:
+            raise DataError(f"{path}:{number}: expected 'word<TAB>tag', found {len(cells)} column(s)")
+        words.append(cells[0])
+        tags.append(cells[1])
+    return sentences
+
+
+def pos_reference(train_file: str | Path, test_file: str | Path) -> dict[str, float]:
+    """Accuracy (%) on ``test_file`` of two taggers read off ``train_file``: the majority tag for every word, and each
+    word's most frequent training tag (words never seen in training: the majority tag)."""
+    from collections import Counter, defaultdict
+
+    train = _conll(Path(train_file))
+    test = _conll(Path(test_file))
+    overall = Counter(t for _, tags in train for t in tags)
+    if not overall or not test:
+        raise DataError(f"POS reference: no tagged word in {train_file if not overall else test_file}")
+    majority = min(overall, key=lambda t: (-overall[t], t))  # ties: the first tag by name
+    per_word: dict[str, Counter] = defaultdict(Counter)
+    for words, tags in train:
+        for w, t in zip(words, tags):
+            per_word[w][t] += 1
+    # ties: the tag more frequent overall, then the first by name, so the reference does not depend on file order
+    best = {w: min(c, key=lambda t: (-c[t], -overall[t], t)) for w, c in per_word.items()}
+    gold = [(w, t) for words, tags in test for w, t in zip(words, tags)]
+    return {"majority_tag": 100 * sum(t == majority for _, t in gold) / len(gold),
+            "most_frequent_tag_per_word": 100 * sum(best.get(w, majority) == t for w, t in gold) / len(gold)}

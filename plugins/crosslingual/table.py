@@ -8,8 +8,10 @@ character) and POS (accuracy; Turkish gold, English silver), for the multilingua
 (same architecture and vocabulary, random weights); then the zero-shot Chinese QA table (pre-training × fine-tune
 language(s) → test on Chinese). ``fake``: pre-train on English + Fake-English (non-parallel halves), on English only
 (the same English half, same vocabulary) or nothing; fine-tune on one, test on both. Every step is a run folder under
-``--out``; a finished one is reused, so an interrupted table continues where it stopped. ``--backbone`` replaces the
-multilingual pre-training with a Hugging Face folder (e.g. mBERT), for the full-scale table.
+``--out``; a finished one is reused, so an interrupted table continues where it stopped. Seed ``s`` of the table is a
+whole pipeline: pre-training with seed ``s`` (``OUT/pretrain/<name>/seed<s>``), then fine-tuning with seed ``s`` on it,
+so the ± covers both. ``--backbone`` replaces the multilingual pre-training with a Hugging Face folder (e.g. mBERT),
+the same folder for every seed, for the full-scale table.
 """
 
 from __future__ import annotations
@@ -23,7 +25,7 @@ import warnings
 from pathlib import Path
 
 from .corpus import CorpusConfig, stats_table, write_corpus
-from .finetune import write_pos, write_qa
+from .finetune import cloze_reference, pos_reference, write_pos, write_qa
 from .matrix import find_transfer_records, markdown_matrix, markdown_rows, score_transfer, transfer_matrix
 from .vocab import train_vocabulary
 
@@ -56,9 +58,15 @@ def _train(recipe: str, overrides: list[str], run_dir: Path) -> None:
     train(load_config([f"recipe={recipe_path(recipe)}", *overrides, f"run_dir={run_dir}"]))
 
 
-def _prepare_backbone(name: str, languages: list[str], out: Path, sizes: dict, threads: int, vocab_from: str | None = None,
-                      corpus_languages: list[str] | None = None, extra: list[str] | None = None) -> Path:
-    """Corpus, vocabulary (or ``vocab_from``'s) and pre-training; the ``best/hf`` folder."""
+def pretrain_dir(out: Path, name: str, seed: int) -> Path:
+    """The pre-training run of backbone ``name`` with ``seed`` (a finished run folder placed there is reused)."""
+    return out / "pretrain" / name / f"seed{seed}"
+
+
+def _prepare_backbone(name: str, languages: list[str], out: Path, sizes: dict, threads: int, seed: int,
+                      vocab_from: str | None = None, corpus_languages: list[str] | None = None,
+                      extra: list[str] | None = None) -> Path:
+    """Corpus, vocabulary (or ``vocab_from``'s), both seed-independent, and the pre-training of ``seed``; its ``best/hf``."""
     corpus_dir = out / "corpus" / name
     if not (corpus_dir / "stats.json").is_file():
         stats = write_corpus(CorpusConfig(languages=corpus_languages or languages, max_documents=sizes["max_documents"]), corpus_dir)
@@ -72,11 +80,17 @@ def _prepare_backbone(name: str, languages: list[str], out: Path, sizes: dict, t
     vocab_dir = out / "vocab" / (vocab_from or name)
     if not (vocab_dir / "config.json").is_file():
         train_vocabulary(corpus_dir, vocab_dir, sizes["vocab_size"], limit_alphabet=sizes["limit_alphabet"])
-    run_dir = out / "pretrain" / name
-    preset = [f"preset={sizes['pretrain_preset']}"] if sizes["pretrain_preset"] else []
-    _train("pretrain", [*preset, f"task.data_dir={corpus_dir}", f"model.backbone={vocab_dir}", f"trainer.threads={threads}",
-                        *(extra or [])], run_dir)
+    run_dir = pretrain_dir(out, name, seed)
+    _train("pretrain", pretrain_overrides(sizes, corpus_dir, vocab_dir, seed, threads, extra), run_dir)
     return run_dir / "best" / "hf"
+
+
+def pretrain_overrides(sizes: dict, corpus_dir: Path, vocab_dir: Path, seed: int, threads: int,
+                       extra: list[str] | None = None) -> list[str]:
+    """The ``ssl-universal train recipe=crosslingual/pretrain`` overrides of one pre-training run of the table."""
+    preset = [f"preset={sizes['pretrain_preset']}"] if sizes["pretrain_preset"] else []
+    return [*preset, f"task.data_dir={corpus_dir}", f"model.backbone={vocab_dir}", f"seed={seed}",
+            f"trainer.threads={threads}", *(extra or [])]
 
 
 def _finetune(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str], seed: int,
@@ -111,6 +125,28 @@ def transfer_tables(records: list[dict]) -> str:
     return "\n\n".join(parts)
 
 
+def reference_tables(data: Path, qa_languages: list[str], pos_languages: list[str]) -> str:
+    """Trivial references on the same test files, no model: a random cloze candidate; majority / per-word POS tags."""
+    parts = []
+    qa = [lang for lang in qa_languages if "+" not in lang and (data / "qa" / lang / "test.json").is_file()]
+    if qa:
+        scores = {lang: cloze_reference(data / "qa" / lang / "test.json", lang) for lang in qa}
+        lines = ["| | " + " | ".join(qa) + " |", "|---" * (len(qa) + 1) + "|"]
+        for metric in ("exact_match", "f1"):
+            lines.append(f"| random candidate, {metric} | " + " | ".join(f"{scores[lang][metric]:.1f}" for lang in qa) + " |")
+        parts.append("**trivial reference, cloze QA (expected score of a uniformly random candidate span of the context)**"
+                     "\n\n" + "\n".join(lines))
+    pos = [lang for lang in pos_languages if (data / "pos" / lang / "test.conll").is_file()]
+    if pos:
+        lines = ["| tags read off the train file of ↓ / test → | " + " | ".join(pos) + " |", "|---" * (len(pos) + 1) + "|"]
+        for a in pos:
+            refs = [pos_reference(data / "pos" / a / "train.conll", data / "pos" / b / "test.conll") for b in pos]
+            lines.append(f"| {a}: most frequent tag per word / majority tag | "
+                         + " | ".join(f"{r['most_frequent_tag_per_word']:.1f} / {r['majority_tag']:.1f}" for r in refs) + " |")
+        parts.append("**trivial reference, POS accuracy (no model; unseen words take the majority tag)**\n\n" + "\n".join(lines))
+    return "\n\n".join(parts)
+
+
 def fake_table(records: list[dict]) -> str:
     rows = [(f"{label}: {a} → {b}", label, a, b) for label in ("en+fake", "en", "none")
             for a, b in (("en", "en"), ("en", "fake"), ("fake", "fake"), ("fake", "en"))]
@@ -142,8 +178,10 @@ def main(argv: list[str]) -> int:
     if args.report_only:
         if args.table == "transfer":
             text = transfer_tables(find_transfer_records([finetune_root(out, args.finetune_override)], exclude_below=True))
+            text += "\n\n" + reference_tables(data, args.qa_languages.split(","), POS_LANGUAGES)
         else:
             text = fake_table(find_transfer_records([finetune_root(out / "fake", args.finetune_override)], exclude_below=True))
+            text += "\n\n" + reference_tables(out / "data_fake", ["en", "fake"], ["en", "fake"])
         print(text)
         return 0
     if args.table == "transfer":
@@ -154,17 +192,21 @@ def main(argv: list[str]) -> int:
         if not (data / "pos" / "stats.json").is_file():
             write_pos(data / "pos", POS_LANGUAGES, 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                      "test": sizes["eval_items"]})
-        backbone = Path(args.backbone) if args.backbone else _prepare_backbone("multi", MULTI, out, sizes, args.threads)
-        # Cheapest informative order: both rows of one cell before the next cell, English and Chinese first.
-        jobs = [("qa", lang, qa_languages) for lang in qa_languages[:2]] + [("pos", lang, POS_LANGUAGES) for lang in POS_LANGUAGES]
-        jobs += [("qa", lang, qa_languages) for lang in [*qa_languages[2:], "en+zh"]]
-        for seed in seeds:
-            for task, language, tests in jobs:
+        # Cheapest informative order: every seed and both rows of one fine-tuning language before the next, POS (the
+        # cheaper task) first, then QA on English, Chinese and en+zh (the zero-shot Chinese table), so a table stopped
+        # early has whole rows over all seeds.
+        jobs = [("pos", lang, POS_LANGUAGES) for lang in POS_LANGUAGES]
+        jobs += [("qa", lang, qa_languages) for lang in [*qa_languages[:2], "en+zh", *qa_languages[2:]]]
+        backbones = {seed: Path(args.backbone) if args.backbone else _prepare_backbone("multi", MULTI, out, sizes, args.threads, seed)
+                     for seed in seeds}
+        for task, language, tests in jobs:
+            for seed in seeds:
+                backbone = backbones[seed]
                 for label, row in (("multilingual", "pretrained"), ("none", "scratch")):
                     _finetune(task, backbone, row, label, language, tests, seed, data, out, sizes, args.threads,
                               args.finetune_override)
         records = find_transfer_records([finetune_root(out, args.finetune_override)], exclude_below=True)
-        text = transfer_tables(records)
+        text = transfer_tables(records) + "\n\n" + reference_tables(data, qa_languages, POS_LANGUAGES)
     else:
         fake_data = out / "data_fake"
         if not (fake_data / "qa" / "stats.json").is_file():
@@ -172,16 +214,17 @@ def main(argv: list[str]) -> int:
                                                           "test": sizes["eval_items"]})
             write_pos(fake_data / "pos", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                             "test": sizes["eval_items"]})
-        enfake = _prepare_backbone("enfake", ["en", "fake"], out, sizes, args.threads)
-        english = _prepare_backbone("en", ["en"], out, sizes, args.threads, vocab_from="enfake", corpus_languages=["en", "fake"])
         for seed in seeds:
+            enfake = _prepare_backbone("enfake", ["en", "fake"], out, sizes, args.threads, seed)
+            english = _prepare_backbone("en", ["en"], out, sizes, args.threads, seed, vocab_from="enfake",
+                                        corpus_languages=["en", "fake"])
             for label, backbone, row in (("en+fake", enfake, "pretrained"), ("en", english, "pretrained"), ("none", enfake, "scratch")):
                 for task in ("qa", "pos"):
                     for language in ("en", "fake"):
                         _finetune(task, backbone, row, label, language, ["en", "fake"], seed, fake_data, out / "fake", sizes,
                                   args.threads, args.finetune_override)
         records = find_transfer_records([finetune_root(out / "fake", args.finetune_override)], exclude_below=True)
-        text = fake_table(records)
+        text = fake_table(records) + "\n\n" + reference_tables(fake_data, ["en", "fake"], ["en", "fake"])
     minutes = (time.time() - start) / 60
     text += f"\n\n(seeds {args.seeds}; preset {args.preset}; {minutes:.1f} min wall for this call)"
     (out / f"table_{args.table}.md").write_text(text + "\n", encoding="utf-8")

@@ -1,0 +1,107 @@
+"""crosslingual-table: one pre-training per seed reused from run folders, tables and trivial references from files."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from ssl_universal_plugins.crosslingual import table
+from ssl_universal_plugins.crosslingual.finetune import cloze_candidates, cloze_reference, pos_reference
+
+CONTEXT = "Nobody expects the inquisition, especially not on a quiet Sunday morning. Short one here."
+
+
+def _squad(path, context, question, answer):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    start = context.index(answer)
+    path.write_text(json.dumps({"data": [{"title": "t", "paragraphs": [{"context": context, "qas": [
+        {"id": "q0", "question": question, "answers": [{"text": answer, "answer_start": start}]}]}]}]}))
+
+
+def _conll(path, sentences):
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text("\n\n".join("\n".join(f"{w}\t{t}" for w, t in s) for s in sentences) + "\n")
+
+
+def test_cloze_reference_is_the_expected_score_of_a_random_candidate(tmp_path):
+    candidates = [text for *_, text in cloze_candidates(CONTEXT, "en")]
+    # the first word of a sentence and sentences under 6 words never hold an answer
+    assert candidates == ["expects", "inquisition", "especially", "quiet", "Sunday", "morning"]
+    _squad(tmp_path / "en.json", CONTEXT, "Nobody expects the what, especially not on a quiet Sunday morning?", "inquisition")
+    ref = cloze_reference(tmp_path / "en.json", "en")
+    assert ref["exact_match"] == pytest.approx(100 / 6) and ref["f1"] == pytest.approx(100 / 6)
+    zh = "东方未明，颠倒衣裳。颠之倒之，自公召之也。"
+    _squad(tmp_path / "zh.json", zh, "颠之倒之，什么召之也？", "自公")
+    pairs = [text for *_, text in cloze_candidates(zh, "zh")]
+    ref = cloze_reference(tmp_path / "zh.json", "zh")
+    assert ref["exact_match"] == pytest.approx(100 / len(pairs))  # one pair equals the answer
+    assert ref["f1"] > ref["exact_match"]  # pairs sharing one character score half by character
+
+
+def test_pos_reference_majority_and_per_word_tags(tmp_path):
+    _conll(tmp_path / "train.conll", [[("the", "DET"), ("dog", "NOUN"), ("runs", "VERB")],
+                                     [("a", "DET"), ("run", "NOUN"), ("dog", "NOUN")], [("runs", "NOUN")]])
+    _conll(tmp_path / "test.conll", [[("the", "DET"), ("dog", "NOUN"), ("runs", "VERB"), ("cat", "NOUN"), ("sat", "VERB")]])
+    ref = pos_reference(tmp_path / "train.conll", tmp_path / "test.conll")
+    assert ref["majority_tag"] == pytest.approx(40.0)  # NOUN, 2 of 5
+    # the: DET, dog: NOUN, runs: VERB/NOUN tie -> NOUN (more frequent overall), cat/sat unseen -> NOUN: 3 of 5
+    assert ref["most_frequent_tag_per_word"] == pytest.approx(60.0)
+
+
+def test_each_seed_has_its_pretraining_and_a_finished_run_folder_is_reused(tmp_path, monkeypatch):
+    import ssl_universal.run
+
+    def no_training(cfg):
+        raise AssertionError(f"trained {cfg.run_dir}, which was finished")
+
+    monkeypatch.setattr(ssl_universal.run, "train", no_training)
+    for folder, name in (("corpus/multi", "stats.json"), ("vocab/multi", "config.json"),
+                         ("pretrain/multi/seed1", "results.json"), ("pretrain/multi/seed2", "results.json")):
+        (tmp_path / folder).mkdir(parents=True)
+        (tmp_path / folder / name).write_text("{}")
+    sizes = table.PRESETS["quick"]
+    for seed in (1, 2):
+        assert table._prepare_backbone("multi", table.MULTI, tmp_path, sizes, 1, seed) == tmp_path / f"pretrain/multi/seed{seed}/best/hf"
+    overrides = table.pretrain_overrides(sizes, tmp_path / "c", tmp_path / "v", 2, 1)
+    assert overrides[0] == "preset=quick" and "seed=2" in overrides and "trainer.threads=1" in overrides
+    with pytest.raises(AssertionError, match="seed0"):  # seed 0 is not there: it would be trained
+        table._prepare_backbone("multi", table.MULTI, tmp_path, sizes, 1, 0)
+
+
+def test_report_only_prints_the_matrices_and_references_from_run_folders(tmp_path, capsys):
+    data = tmp_path / "data"
+    _squad(data / "qa" / "en" / "test.json", CONTEXT, "Nobody expects the what, especially not on a quiet Sunday morning?",
+           "inquisition")
+    _conll(data / "pos" / "en" / "train.conll", [[("the", "DET"), ("dog", "NOUN"), ("cat", "NOUN")]])
+    _conll(data / "pos" / "en" / "test.conll", [[("the", "DET"), ("cat", "NOUN"), ("sat", "VERB")]])
+    for label, f1s in (("multilingual", (30.0, 40.0, 50.0)), ("none", (10.0, 10.0, 10.0))):
+        for seed, f1 in enumerate(f1s):
+            run = tmp_path / "finetune" / "qa" / label / "en" / f"seed{seed}"
+            run.mkdir(parents=True)
+            (run / "transfer.json").write_text(json.dumps({"task": "qa", "pretrain": label, "train_language": "en", "seed": seed,
+                                                           "scores": {"en": {"f1": f1, "exact_match": f1 / 2}}}))
+    assert table.main(["--table", "transfer", "--out", str(tmp_path), "--qa-languages", "en", "--report-only"]) == 0
+    printed = capsys.readouterr().out
+    assert "**cloze QA F1 (proxy; zh by character), pre-training: multilingual**" in printed
+    assert "| en | 40.0 ± 10.0 |" in printed and "| en | 10.0 ± 0.0 |" in printed
+    assert "| random candidate, exact_match | 16.7 |" in printed
+    assert "| en: most frequent tag per word / majority tag | 66.7 / 33.3 |" in printed
+
+
+def test_the_quick_presets_are_the_measured_ones_the_readme_reports():
+    from pathlib import Path
+
+    import yaml
+
+    root = Path(table.__file__).parent
+    presets = {name: yaml.safe_load((root / "recipes" / f"{name}.yaml").read_text())["presets"]["quick"]
+               for name in ("pretrain", "qa", "pos")}
+    assert presets["pretrain"]["trainer.lr"] == 2.0e-3 and presets["pretrain"]["trainer.max_steps"] == 1500
+    for name in ("qa", "pos"):
+        assert presets[name]["trainer.lr"] == 1.0e-3 and presets[name]["trainer.max_steps"] == 200
+        assert presets[name]["trainer.eval_every"] == 100
+    readme = (root / "README.md").read_text()
+    assert "The quick preset is now lr 2e-3 and 1,500 steps" in readme
+    assert "So the quick preset is now **200 steps at lr 1e-3** (both recipes; `eval_every` 100)" in readme
+    assert table.PRESETS["quick"]["pretrain_preset"] == table.PRESETS["quick"]["finetune_preset"] == "quick"
