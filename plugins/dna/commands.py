@@ -2,6 +2,7 @@
 
 Examples:
   ssl-universal prepare-dna splice ~/uci/splice.data --out data/splice            # UCI splice-junction set
+  ssl-universal prepare-dna statlog --out data/splice_statlog   # the same windows as StatLog coded them (apt r-cran-mlbench)
   ssl-universal prepare-dna histone ~/histone/H3.txt --out data/H3 --ambiguous drop
 Then: ssl-universal train recipe=dna/splice task.data_dir=data/splice
       ssl-universal train recipe=dna/histone task.data_dir=data/H3 task.max_length=512
@@ -22,8 +23,10 @@ def prepare_dna(argv: list[str]) -> int:
 
     parser = argparse.ArgumentParser(prog="ssl-universal prepare-dna", description=__doc__.splitlines()[0],
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
-    parser.add_argument("kind", choices=("splice", "histone"))
-    parser.add_argument("path", type=Path, help="splice.data (UCI) or a histone-mark file such as H3.txt")
+    parser.add_argument("kind", choices=("splice", "statlog", "histone"))
+    parser.add_argument("path", type=Path, nargs="?", default=None,
+                        help="splice.data (UCI), the StatLog DNA.rda (default: the one r-cran-mlbench installs) "
+                             "or a histone-mark file such as H3.txt")
     parser.add_argument("--out", type=Path, required=True, help="folder to write train.tsv, valid.tsv, test.tsv, source.json")
     parser.add_argument("--seed", type=int, default=0, help="seed of the 80/10/10 per-class split")
     parser.add_argument("--ambiguous", choices=AMBIGUOUS_POLICIES, default="keep")

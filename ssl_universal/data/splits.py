@@ -67,26 +67,39 @@ def write_split_tables(out_dir: Path, splits: dict[str, list[tuple[str, str]]]) 
         temporary.replace(out_dir / f"{split}.tsv")
 
 
-def split_records_by_sequence(records: list, seed: int, shares=SPLIT_SHARES) -> tuple[dict[str, list], dict[str, int]]:
+def split_records_by_sequence(records: list, seed: int, shares=SPLIT_SHARES, *,
+                              on_conflict: str = "error") -> tuple[dict[str, list], dict[str, int]]:
     """Train/valid/test from one list of records (``.sequence``, ``.label``, ``.where``), stratified by label.
 
-    Identical sequences stay together in one split, so no test sequence is also a training one;
-    the same sequence under two labels is an error naming both places. Returns the splits and a
-    report: ``sequences``, ``distinct``, ``repeated`` (sequences that occur more than once) and
-    ``repeats`` (the extra copies).
+    Identical sequences stay together in one split, so no test sequence is also a training one.
+    The same sequence under two labels is an error naming both places (``on_conflict="error"``), or,
+    with ``on_conflict="drop"`` (a published set one cannot fix), every copy of it is set aside and
+    counted. Returns the splits and a report: ``sequences``, ``distinct``, ``repeated`` (sequences that
+    occur more than once), ``repeats`` (the extra copies) and, when dropping, ``conflicting_sequences``
+    and ``conflicting_records``.
     """
+    if on_conflict not in ("error", "drop"):
+        raise ConfigError(f"on_conflict must be error or drop; got {on_conflict!r}")
     first: dict[str, object] = {}
     groups: dict[str, list] = defaultdict(list)
+    conflicting: set[str] = set()
     for record in records:
         other = first.setdefault(record.sequence, record)
         if other.label != record.label:
-            raise DataError(f"{record.where}: this sequence is labelled {record.label!r}, but {other.where} labels it "
-                            f"{other.label!r}; one sequence needs one label (fix or remove one of them)")
+            if on_conflict == "drop":
+                conflicting.add(record.sequence)
+            else:
+                raise DataError(f"{record.where}: this sequence is labelled {record.label!r}, but {other.where} labels it "
+                                f"{other.label!r}; one sequence needs one label (fix or remove one of them)")
         groups[record.sequence].append(record)
+    dropped = sum(len(groups.pop(sequence)) for sequence in conflicting)
+    records = [r for r in records if r.sequence not in conflicting]
     keyed = [(sequence, members[0].label) for sequence, members in groups.items()]
     cut = stratified_split(keyed, seed, shares)
     splits = {name: [r for sequence, _ in rows for r in groups[sequence]] for name, rows in cut.items()}
     repeated = sum(1 for members in groups.values() if len(members) > 1)
     report = {"sequences": len(records), "distinct": len(groups), "repeated": repeated,
               "repeats": len(records) - len(groups)}
+    if on_conflict == "drop":
+        report.update(conflicting_sequences=len(conflicting), conflicting_records=dropped)
     return splits, report

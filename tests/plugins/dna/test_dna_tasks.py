@@ -4,6 +4,7 @@ published-format preparation reads UCI splice and histone files."""
 from __future__ import annotations
 
 import json
+import random
 
 import pytest
 
@@ -69,7 +70,8 @@ def test_utf16_table_fails_the_task_naming_file_and_encoding(tmp_path, make_task
 def test_uci_splice_file_is_prepared_with_ambiguous_bases_counted(tmp_path):
     from ssl_universal_plugins.dna.prepare import prepare
 
-    lines = [f"{c}, NAME-{c}-{i}, {'ACGT' * 15}" for c in ("EI", "IE", "N") for i in range(10)]
+    rng = random.Random(0)  # distinct windows: one window under two classes would be set aside
+    lines = [f"{c}, NAME-{c}-{i}, {''.join(rng.choice('ACGT') for _ in range(60))}" for c in ("EI", "IE", "N") for i in range(10)]
     lines.append("N, NAME-AMBIG, " + "ACGN" * 15)
     (tmp_path / "splice.data").write_text("\n".join(lines) + "\n")
     out = prepare("splice", tmp_path / "splice.data", tmp_path / "out", ambiguous="drop")
