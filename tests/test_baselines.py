@@ -1,0 +1,56 @@
+"""``ssl-universal baseline``: majority, k-mer counts and positional one-hot references on a recipe's own splits."""
+
+from __future__ import annotations
+
+import json
+import random
+
+import pytest
+
+from ssl_universal.baselines import fit_baselines, main
+from ssl_universal.errors import ConfigError
+
+
+def _splits(n_train=300, n_eval=100, length=12, seed=0):
+    """Label = the symbol at position 5 is 1 or not; composition is otherwise uniform, so counts barely help."""
+    rng = random.Random(seed)
+
+    def rows(n):
+        seqs = [tuple(rng.randrange(1, 5) for _ in range(length)) for _ in range(n)]
+        return seqs, [int(s[5] == 1) for s in seqs]
+
+    return {"train": rows(n_train), "valid": rows(n_eval), "test": rows(n_eval)}
+
+
+def test_position_matters_only_to_the_positional_reference():
+    scores = {s.name: s for s in fit_baselines(_splits(), k=2)}
+    assert set(scores) == {"majority", "2-mer counts (1..2)", "positional one-hot"}
+    assert scores["positional one-hot"].test_accuracy > 95  # the label is one position's symbol
+    assert scores["2-mer counts (1..2)"].test_accuracy < scores["positional one-hot"].test_accuracy - 10
+    majority = scores["majority"]
+    assert 60 < majority.test_accuracy < 90 and majority.C is None  # 3 of 4 symbols are not 1
+    assert scores["positional one-hot"].features == 12 * 4
+
+
+def test_variable_lengths_have_no_positional_reference_and_k_is_checked():
+    splits = _splits()
+    splits["train"][0][0] = splits["train"][0][0][:-1]
+    assert "positional one-hot" not in {s.name for s in fit_baselines(splits, k=1)}
+    with pytest.raises(ConfigError, match="k >= 1"):
+        fit_baselines(splits, k=0)
+
+
+def test_the_verb_reads_a_recipe_split_and_writes_json(tmp_path, capsys):
+    out = tmp_path / "b.json"
+    assert main(["recipe=dna/splice", "preset=smoke", "task.num_train=240", "task.num_eval=60", "--k", "2", "--json", str(out)]) == 0
+    printed = capsys.readouterr().out
+    assert "| majority |" in printed and "train 240, valid 60, test 60" in printed
+    scores = {s["name"]: s for s in json.loads(out.read_text())}
+    # the generated splice windows are fixed 60-nt windows with the consensus signals at the junction
+    assert scores["positional one-hot"]["features"] > 0
+    assert scores["positional one-hot"]["test_accuracy"] > scores["majority"]["test_accuracy"]
+
+
+def test_a_task_without_symbol_ids_is_refused(capsys):
+    assert main(["recipe=fpt/xor", "preset=smoke"]) == 2
+    assert "no symbol tokenizer" in capsys.readouterr().err
