@@ -17,7 +17,7 @@ Test sentences are drawn per seed; the means come from the corpus' ``valid`` tex
 
 Example (three pre-training seeds of ``crosslingual/pretrain``, on the corpus they were trained on):
 
-    ssl-universal crosslingual-token-translation --backbone PRE0/best/hf,PRE1/best/hf,PRE2/best/hf \
+    ssl-universal crosslingual-token-translation --backbone PRE0/best/hf,PRE1/best/hf,PRE2/best/hf \\
         --corpus CORPUS/multi --targets zh,de,es --alphas 0,1,2,3 --sentences 200 --out runs/token_translation
 """
 
