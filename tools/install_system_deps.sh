@@ -3,7 +3,8 @@
 # audio tools (sox, libsndfile), Fashion-MNIST (dataset-fashion-mnist, IDX files under
 # /usr/share/datasets/fashion-mnist for the FPT plugin), WordNet (wordnet: the artificial plugin's paraphrase proxy). With arguments, installs only those packages.
 # Not in the default list (R, ~26 MB): r-cran-mlbench, whose StatLog DNA table is the real splice-junction set of
-# `ssl-universal prepare-dna statlog` (bash tools/install_system_deps.sh r-cran-mlbench).
+# `ssl-universal prepare-dna statlog` (bash tools/install_system_deps.sh r-cran-mlbench); the FreeDict dictionaries of
+# `crosslingual-template-translation` (dict-freedict-eng-deu dict-freedict-eng-spa dict-freedict-eng-tur, ~21 MB).
 set -euo pipefail
 packages=("$@")
 [ ${#packages[@]} -gt 0 ] || packages=(fortunes fortunes-min fortunes-zh fortunes-de fortunes-es sword-text-kjv sword-text-sparv espeak-ng libespeak-ng1 flite sox libsndfile1 dataset-fashion-mnist wordnet)
