@@ -59,11 +59,24 @@ def _kmer_text(ids: tuple[int, ...]) -> str:
     return " ".join(f"s{t}" for t in ids)
 
 
+def fit_logistic(x: dict, y: dict, grid=C_GRID):
+    """Logistic regression on ``x["train"]``, its ``C`` chosen by accuracy on ``x["valid"]``:
+    ``(valid accuracy %, C, fitted model)``; test is left to the caller, scored once."""
+    from sklearn.linear_model import LogisticRegression
+
+    best = None
+    for c in grid:
+        model = LogisticRegression(C=c, max_iter=5000).fit(x["train"], y["train"])
+        valid = 100.0 * model.score(x["valid"], y["valid"])
+        if best is None or valid > best[0]:
+            best = (valid, c, model)
+    return best
+
+
 def fit_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -> list[BaselineScore]:
     """``splits``: {train|valid|test: (symbol-id tuples, labels)} → the scores of the three references."""
     import numpy as np
     from sklearn.feature_extraction.text import CountVectorizer
-    from sklearn.linear_model import LogisticRegression
     from sklearn.metrics import f1_score
     from sklearn.preprocessing import OneHotEncoder
 
@@ -77,13 +90,7 @@ def fit_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -> list[Base
                             None, 0)]
 
     def fit(name: str, x: dict) -> None:
-        best = None
-        for c in C_GRID:
-            model = LogisticRegression(C=c, max_iter=5000).fit(x["train"], y["train"])
-            valid = 100.0 * model.score(x["valid"], y["valid"])
-            if best is None or valid > best[0]:
-                best = (valid, c, model)
-        valid, c, model = best
+        valid, c, model = fit_logistic(x, y)
         predicted = model.predict(x["test"])
         scores.append(BaselineScore(name, valid, 100.0 * float(np.mean(predicted == y["test"])),
                                     100.0 * f1_score(y["test"], predicted, average="macro", zero_division=0), c,

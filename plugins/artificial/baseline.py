@@ -41,7 +41,8 @@ def bag_of_pieces(task) -> BaselineResult:
     import numpy as np
     from scipy.sparse import hstack
     from sklearn.feature_extraction.text import TfidfVectorizer
-    from sklearn.linear_model import LogisticRegression
+
+    from ssl_universal.baselines import fit_logistic
 
     tok = task.tokenizer
     splits = {s: task.rows(s) for s in ("train", "valid", "test")}
@@ -61,13 +62,7 @@ def bag_of_pieces(task) -> BaselineResult:
 
     x = {s: features(rows) for s, rows in splits.items()}
     y = {s: np.array([label for _, label in rows]) for s, rows in splits.items()}
-    best = None
-    for c in C_GRID:
-        model = LogisticRegression(C=c, max_iter=5000).fit(x["train"], y["train"])
-        valid = 100.0 * model.score(x["valid"], y["valid"])
-        if best is None or valid > best[0]:
-            best = (valid, c, model)
-    valid, c, model = best
+    valid, c, model = fit_logistic(x, y, C_GRID)
     pieces = [p for text, _ in splits["train"] for t in (text if pairs else (text,)) for p in tok.split(t)]
     unk = sum(p == "<unk>" for p in pieces) / max(len(pieces), 1)
     return BaselineResult(valid=valid, test=100.0 * model.score(x["test"], y["test"]), C=c, unk_share=unk,
