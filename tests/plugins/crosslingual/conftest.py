@@ -38,3 +38,27 @@ def fortunes_dir(tmp_path):
     _fortune_file(root / "es" / "vida.fortunes", ES)
     (root / "es" / "vida.fortunes.dat").write_bytes(b"\x00\x01")  # index files are not text: never read
     return root
+
+
+def write_tiny_mlm(root):
+    """Per-language corpus folders (en, de, zh; train and valid), their joint 300-piece vocabulary and a tiny random
+    BertForMaskedLM saved with it like a downloaded folder: ``(corpus folder, model folder, tokenizer)``."""
+    import torch
+    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
+
+    from ssl_universal_plugins.crosslingual.vocab import train_vocabulary
+
+    corpus = root / "corpus"
+    texts = {"en": EN, "de": DE, "zh": ZH}
+    for language, lines in texts.items():
+        (corpus / language).mkdir(parents=True)
+        for split in ("train", "valid"):
+            (corpus / language / f"{split}.txt").write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
+    (corpus / "train.txt").write_text("\n".join(line for lines in texts.values() for line in lines * 3) + "\n", encoding="utf-8")
+    tokenizer = AutoTokenizer.from_pretrained(str(train_vocabulary(corpus, root / "vocab", 300, max_positions=64)))
+    torch.manual_seed(0)
+    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
+                        intermediate_size=64, max_position_embeddings=64)
+    BertForMaskedLM(config).save_pretrained(str(root / "model"))
+    tokenizer.save_pretrained(str(root / "model"))
+    return corpus, root / "model", tokenizer

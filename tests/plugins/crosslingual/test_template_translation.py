@@ -8,7 +8,6 @@ import json
 
 import numpy as np
 import pytest
-import torch
 
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal_plugins.crosslingual.template_translation import (
@@ -20,7 +19,7 @@ from ssl_universal_plugins.crosslingual.template_translation import (
     template_text,
 )
 
-from .conftest import DE, EN, ZH
+from .conftest import write_tiny_mlm
 
 
 def test_accuracy_at_k_on_a_hand_made_ranking():
@@ -102,27 +101,11 @@ def test_freedict_entries_and_a_missing_dictionary(tmp_path):
 @pytest.fixture(scope="module")
 def tiny_mlm(tmp_path_factory):
     """A corpus per language, its vocabulary and a tiny random BertForMaskedLM saved like a downloaded folder."""
-    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
-
-    from ssl_universal_plugins.crosslingual.vocab import train_vocabulary
-
     root = tmp_path_factory.mktemp("template")
-    corpus = root / "corpus"
-    texts = {"en": EN, "de": DE, "zh": ZH}
-    for language, lines in texts.items():
-        (corpus / language).mkdir(parents=True)
-        for split in ("train", "valid"):
-            (corpus / language / f"{split}.txt").write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
-    (corpus / "train.txt").write_text("\n".join(line for lines in texts.values() for line in lines * 3) + "\n", encoding="utf-8")
-    tokenizer = AutoTokenizer.from_pretrained(str(train_vocabulary(corpus, root / "vocab", 300, max_positions=64)))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
-    BertForMaskedLM(config).save_pretrained(str(root / "model"))
-    tokenizer.save_pretrained(str(root / "model"))
+    corpus, model, tokenizer = write_tiny_mlm(root)
     _dictd(root / "dictd", "freedict-eng-deu", [("the", "the\nder, die, das\n"), ("and", "and\nund\n"),
                                                 ("never", "never\nnie, niemals\n"), ("zzzq", "zzzq\nqqqz\n")])
-    return {"corpus": corpus, "model": root / "model", "dictd": root / "dictd", "tokenizer": tokenizer}
+    return {"corpus": corpus, "model": model, "dictd": root / "dictd", "tokenizer": tokenizer}
 
 
 def test_the_command_runs_on_a_hugging_face_mlm_folder(tiny_mlm, tmp_path, capsys):

@@ -8,33 +8,16 @@ import numpy as np
 import pytest
 import torch
 
-from .conftest import DE, EN, ZH
+from .conftest import DE, EN, ZH, write_tiny_mlm
 
 
 @pytest.fixture(scope="module")
 def tiny(tmp_path_factory):
     """A corpus with per-language folders, its joint vocabulary and a small random BertForMaskedLM saved with it."""
-    from transformers import AutoTokenizer, BertConfig, BertForMaskedLM
-
     from ssl_universal_plugins.crosslingual import parallel
-    from ssl_universal_plugins.crosslingual.vocab import train_vocabulary
 
     root = tmp_path_factory.mktemp("tt")
-    corpus = root / "corpus"
-    texts = {"en": EN, "de": DE, "zh": ZH}
-    for language, lines in texts.items():
-        (corpus / language).mkdir(parents=True)
-        for split in ("train", "valid"):
-            (corpus / language / f"{split}.txt").write_text("\n".join(lines * 3) + "\n", encoding="utf-8")
-    (corpus / "train.txt").write_text("\n".join(line for lines in texts.values() for line in lines * 3) + "\n", encoding="utf-8")
-    vocab = train_vocabulary(corpus, root / "vocab", 300, max_positions=64)
-    tokenizer = AutoTokenizer.from_pretrained(str(vocab))
-    torch.manual_seed(0)
-    config = BertConfig(vocab_size=len(tokenizer), hidden_size=32, num_hidden_layers=2, num_attention_heads=2,
-                        intermediate_size=64, max_position_embeddings=64)
-    model_dir = root / "model"
-    BertForMaskedLM(config).save_pretrained(str(model_dir))
-    tokenizer.save_pretrained(str(model_dir))
+    corpus, model_dir, tokenizer = write_tiny_mlm(root)
     locale = root / "locale"
     parallel.write_mo_catalog(locale / "de" / "LC_MESSAGES" / "toy.mo", {e: d for e, d in zip(EN[:2], DE)})
     parallel.write_mo_catalog(locale / "zh_CN" / "LC_MESSAGES" / "toy.mo", {e: z for e, z in zip(EN[:2], ZH)})
