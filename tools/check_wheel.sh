@@ -78,7 +78,8 @@ printf 'EI, ATRINS-DONOR-521, %s\nIE, ATRINS-ACC-1, %s\nN, HUMAFP-NEG-1, %s\n' \
     CCAGCTGCATCACAGGAGGCCAGCGAGCAGGTCTGTTCCAAGGGCCTTCGAGCCAGTCTG \
     AGACCCGCCGGGAGGCGGAGGACCTGCAGGGTGAGCCCCACCGCCCCTCCGTGCCCCCGC \
     GAGCCCCACCGCCCCTCCGTGCCCCCGCAGACCCGCCGGGAGGCGGAGGACCTGCAGGGT > splice.data
-for i in $(seq 1 9); do tail -n 3 splice.data | sed "s/-\([0-9]*\),/-\1$i,/"; done >> splice.data
+# nine more windows per class, each the original rotated by i bases (distinct windows: identical ones share a split)
+for i in $(seq 1 9); do head -n 3 splice.data | awk -F', ' -v i="$i" '{print $1 ", " $2 "-" i ", " substr($3, i + 1) substr($3, 1, i)}'; done >> splice.data
 env -u PYTHONPATH "$cli" prepare-dna splice splice.data --out prepared > prepare.txt
 test -s prepared/train.tsv && test -s prepared/test.tsv || { cat prepare.txt; echo "check_wheel: prepare-dna wrote no splits" >&2; exit 1; }
 echo "check_wheel: ssl-universal prepare-dna wrote $(ls prepared | tr '\n' ' ')"
