@@ -42,7 +42,25 @@ PY
 
 echo "check_wheel: installing into a fresh venv (with dependencies)"
 "$python" -m venv "$work/venv"
-"$work/venv/bin/pip" install -q "$wheel[assets]" 2>&1 | grep -v "^WARNING: Location" || true
+# The dependencies are several GB (torch alone is most of it), and a second copy can fill the disk.
+# The fresh venv sees the installed dependencies through links (no copy) to everything in this
+# environment's site-packages but this project; pip then resolves the wheel's requirements against
+# them and installs only the wheel and whatever they lack. A requirement that this environment does
+# not satisfy is still installed from the registry, so a missing or wrong requirement fails here.
+deps_site=$("$python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+new_site=$("$work/venv/bin/python" -c 'import sysconfig; print(sysconfig.get_paths()["purelib"])')
+mkdir "$work/deps"
+for entry in "$deps_site"/*; do
+    case "$(basename "$entry")" in
+        ssl_universal*|__editable__*|_ssl_universal*|pip|pip-*|setuptools|setuptools-*|_distutils_hack|distutils-precedence.pth|*.pth) ;;
+        *) ln -s "$entry" "$work/deps/" ;;
+    esac
+done
+echo "$work/deps" > "$new_site/_ssl_universal_ci_deps.pth"
+"$work/venv/bin/pip" install -q "$wheel[assets]" > "$work/pip.log" 2>&1 || { cat "$work/pip.log"; exit 1; }
+if grep -q "Uninstalling" "$work/pip.log"; then
+    cat "$work/pip.log"; echo "check_wheel: installing the wheel replaced a dependency of this environment" >&2; exit 1
+fi
 cli="$work/venv/bin/ssl-universal"
 mkdir "$work/elsewhere" && cd "$work/elsewhere"
 env -u PYTHONPATH "$work/venv/bin/python" -c "
