@@ -21,7 +21,6 @@ import json
 import logging
 import re
 import time
-import warnings
 from pathlib import Path
 
 from .corpus import CorpusConfig, stats_table, write_corpus
@@ -168,8 +167,6 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--finetune-override", action="append", default=[], help="key=value for every fine-tuning run")
     parser.add_argument("--report-only", action="store_true", help="print the table from the runs under --out; train nothing")
     args = parser.parse_args(argv)
-    # seqeval's span F1 of the tagging task warns once per POS tag that it is not an entity tag: accuracy is the score.
-    warnings.filterwarnings("ignore", message=".* seems not to be NE tag")
     sizes = PRESETS[args.preset]
     seeds = [int(s) for s in args.seeds.split(",")]
     out = args.out

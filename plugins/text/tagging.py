@@ -1,4 +1,10 @@
-"""token_classification: one tag per word (NER, POS) from CoNLL files, scored by span F1 and accuracy."""
+"""token_classification: one tag per word from CoNLL files.
+
+Chunk tags (NER: ``B-PER``, ``I-LOC``, ``O``, ...) are scored by entity-span F1 (conlleval); word tags without
+chunk prefixes (POS: ``NOUN``, ``VERB``, ...) by per-word accuracy and macro F1 over the tags, since span F1 of
+such tags is not defined (seqeval would cut ``ADV`` into a prefix ``A`` and a type ``DV``). The best checkpoint
+follows the same choice: ``f1`` for chunk tags, ``accuracy`` for word tags.
+"""
 
 from __future__ import annotations
 
@@ -9,8 +15,8 @@ import torch
 
 from ssl_universal.data.collate import pad_sequences
 from ssl_universal.data.splits import split_file
-from ssl_universal.errors import DataError
-from ssl_universal.metrics import accuracy, span_f1
+from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.metrics import accuracy, macro_f1, span_f1
 from ssl_universal.task import Task
 
 from .common import (
@@ -39,6 +45,18 @@ class TokenClassificationConfig(TextTaskConfig):
     scheme: str | None = (
         None  # None = conlleval chunking; IOB2 | IOBES ... = seqeval strict mode
     )
+    scoring: str | None = (
+        None  # spans (entity-span F1: NER) | words (accuracy, macro F1: POS); None = spans iff every tag is a chunk tag
+    )
+
+
+SCORINGS = ("spans", "words")
+CHUNK_PREFIXES = ("B-", "I-", "E-", "S-", "L-", "U-")
+
+
+def is_chunk_tag(tag: str) -> bool:
+    """``O`` or a tag with a chunk prefix (IOB, IOE, IOBES, BILOU)."""
+    return tag == "O" or (tag[:2] in CHUNK_PREFIXES and len(tag) > 2)
 
 
 class TokenClassificationTask(Task):
@@ -46,12 +64,28 @@ class TokenClassificationTask(Task):
 
     Config = TokenClassificationConfig
     default_tokenizer = "backbone"
-    best_metric = "f1"
     best_mode = "max"
 
     def __init__(self, cfg: TokenClassificationConfig, tokenizer=None):
         super().__init__(cfg, tokenizer)
+        if cfg.scoring is not None and cfg.scoring not in SCORINGS:
+            raise ConfigError(f"task.scoring: expected one of {', '.join(SCORINGS)} or null, got {cfg.scoring!r}")
         self._tag_names: list[str] | None = list(cfg.tags) if cfg.tags else None
+
+    @property
+    def scoring(self) -> str:
+        """``spans`` (entity-span F1) or ``words`` (accuracy): task.scoring, else what the tag set is."""
+        plain = [t for t in self.tag_names if not is_chunk_tag(t)]
+        if self.cfg.scoring == "spans" and plain:
+            raise ConfigError(f"task.scoring=spans needs chunk tags (O, B-X, I-X, ...), but tag {plain[0]!r} has no "
+                              "chunk prefix; use task.scoring=words for word tags such as POS")
+        if self.cfg.scoring is not None:
+            return self.cfg.scoring
+        return "words" if plain else "spans"
+
+    @property
+    def best_metric(self) -> str:  # type: ignore[override]
+        return "f1" if self.scoring == "spans" else "accuracy"
 
     @property
     def data_dir(self) -> Path:
@@ -151,6 +185,9 @@ class TokenClassificationTask(Task):
         predictions = [s for step in steps for s in step["predictions"]]
         flat_gold = [t for s in golds for t in s]
         flat_pred = [t for s in predictions for t in s]
+        if self.scoring == "words":
+            return {"accuracy": accuracy(flat_gold, flat_pred),
+                    "macro_f1": macro_f1(flat_gold, flat_pred)}
         return {
             "f1": span_f1(golds, predictions, self.cfg.scheme),
             "accuracy": accuracy(flat_gold, flat_pred),

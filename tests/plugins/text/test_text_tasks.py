@@ -8,7 +8,7 @@ import random
 import pytest
 import torch
 
-from ssl_universal.errors import DataError
+from ssl_universal.errors import ConfigError, DataError
 
 
 @pytest.fixture(autouse=True)
@@ -277,6 +277,32 @@ def test_tagging_unknown_tag_is_an_error(tmp_path, make_task):
         match=r"valid\.conll, sentence at line \d+: tag 'B-LOC' does not occur",
     ):
         task.dataset("valid")
+
+
+def test_word_tags_are_scored_by_accuracy_and_chunk_tags_by_span_f1(tmp_path, make_task):
+    """POS tags have no chunk prefix, so span F1 is undefined for them (seqeval would read ``ADV`` as
+    prefix ``A`` of type ``DV``): such a tag set is scored by word accuracy and picks checkpoints by it."""
+    (tmp_path / "train.conll").write_text("the DET\ncat NOUN\nsat VERB\n\na DET\ndog NOUN\n")
+    task = make_task("token_classification", data_dir=str(tmp_path))
+    assert task.scoring == "words" and task.best_metric == "accuracy"
+    step = {"loss": 0.0, "n": 2, "golds": [["DET", "NOUN", "VERB"], ["DET", "NOUN"]],
+            "predictions": [["DET", "VERB", "VERB"], ["DET", "NOUN"]]}
+    scores = task.score([step])
+    assert set(scores) == {"accuracy", "macro_f1"}
+    assert scores["accuracy"] == pytest.approx(80.0)
+    assert scores["macro_f1"] == pytest.approx(100 * (1 + 2 / 3 + 2 / 3) / 3)
+
+    ner = tmp_path / "ner"
+    ner.mkdir()
+    write_conll(ner, n_per_split=(5, 5))
+    task = make_task("token_classification", data_dir=str(ner))
+    assert task.scoring == "spans" and task.best_metric == "f1"
+
+    task = make_task("token_classification", data_dir=str(tmp_path), scoring="spans")
+    with pytest.raises(ConfigError, match=r"task.scoring=spans needs chunk tags .* tag 'DET' has no chunk prefix"):
+        task.best_metric
+    with pytest.raises(ConfigError, match=r"task.scoring: expected one of spans, words"):
+        make_task("token_classification", data_dir=str(tmp_path), scoring="tokens")
 
 
 # -- masked LM ------------------------------------------------------------------------------------
