@@ -21,7 +21,6 @@ scored once; the features are deterministic, so there is no seed spread. Scores 
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -120,12 +119,18 @@ def main(argv: list[str] | None = None) -> int:
                                      formatter_class=argparse.RawDescriptionHelpFormatter, epilog=__doc__)
     parser.add_argument("overrides", nargs="+", help="recipe=... and key=value, as for train")
     parser.add_argument("--k", type=int, default=3, help="longest k-mer counted (default 3)")
-    parser.add_argument("--json", type=Path, default=None, help="also write the scores here")
+    parser.add_argument("--json", type=Path, default=None, help="also write the scores here (an existing file: see --overwrite)")
+    parser.add_argument("--overwrite", action="store_true", help="replace the --json file of an earlier call")
     args = parser.parse_args(argv)
+    from .outputs import Outputs, json_text
+
+    outputs = Outputs(args.json.parent if args.json else None, (args.json.name,) if args.json else (),
+                      overwrite=args.overwrite, command=parser.prog)
     from .config import load_config, section_config
     from .registry import TASKS, TOKENIZERS
 
     try:
+        outputs.check()
         cfg = load_config(args.overrides)
         tokenizer = TOKENIZERS.get(cfg.tokenizer.name).obj(section_config(cfg, "tokenizer")) if cfg.tokenizer else None
         task = TASKS.get(cfg.task.name).obj(section_config(cfg, "task"), tokenizer)
@@ -140,5 +145,5 @@ def main(argv: list[str] | None = None) -> int:
     sizes = ", ".join(f"{s} {len(rows)}" for s, (rows, _) in splits.items())
     print(markdown(scores, f"hand-feature references of {cfg.recipe or cfg.task.name} ({sizes})"))
     if args.json:
-        args.json.write_text(json.dumps([asdict(s) for s in scores], indent=2) + "\n")
+        outputs.write({args.json.name: json_text([asdict(s) for s in scores])})
     return 0

@@ -49,6 +49,13 @@ def test_the_verb_reads_a_recipe_split_and_writes_json(tmp_path, capsys):
     # the generated splice windows are fixed 60-nt windows with the consensus signals at the junction
     assert scores["positional one-hot"]["features"] > 0
     assert scores["positional one-hot"]["test_accuracy"] > scores["majority"]["test_accuracy"]
+    # a second call keeps the first call's file unless told to replace it
+    before = out.read_text()
+    assert main(["recipe=dna/splice", "preset=smoke", "--json", str(out)]) == 2
+    assert "already exist(s) from an earlier call" in capsys.readouterr().err and out.read_text() == before
+    assert main(["recipe=dna/splice", "preset=smoke", "task.num_train=240", "task.num_eval=60", "--k", "1",
+                 "--json", str(out), "--overwrite"]) == 0
+    assert out.read_text() != before
 
 
 def test_a_task_without_symbol_ids_is_refused(capsys):

@@ -21,6 +21,7 @@ from pathlib import Path
 import numpy as np
 
 from ssl_universal.errors import ConfigError
+from ssl_universal.outputs import Outputs, add_output_arguments
 
 from . import language_means as lm
 from . import parallel
@@ -258,6 +259,9 @@ def plots(results: dict, out: Path) -> list[Path]:
     return written
 
 
+CENTERING_FILES = ("centering.json", "centering.md", "lid_over_layers.png", "recall_over_layers.png")
+
+
 def run(
     backbone: str,
     *,
@@ -271,12 +275,18 @@ def run(
     batch_size: int = 32,
     max_length: int = 128,
     out: Path | None = None,
+    overwrite: bool = False,
 ) -> tuple[dict, str]:
-    """Encode the pools with ``backbone`` (any ``model.backbone`` spec), analyse, and return (results, printed tables)."""
+    """Encode the pools with ``backbone`` (any ``model.backbone`` spec), analyse, and return (results, printed tables).
+
+    With ``out``, the files of :data:`CENTERING_FILES` go there; those of an earlier call are an error unless ``overwrite``.
+    """
     from ssl_universal.models.backbone import E5_BACKBONE, resolve_backbone
 
     if preset not in PRESETS:
         raise ConfigError(f"--preset must be one of {sorted(PRESETS)}, got {preset!r}")
+    outputs = Outputs(out, CENTERING_FILES, overwrite=overwrite, command="ssl-universal crosslingual-centering")
+    outputs.check()
     sizes = PRESETS[preset]
     started = time.time()
     model, tokenizer = resolve_backbone(backbone)
@@ -318,9 +328,7 @@ def run(
     )
     text = tables(results)
     if out is not None:
-        out.mkdir(parents=True, exist_ok=True)
-        (out / "centering.json").write_text(json.dumps(results, indent=1) + "\n")
-        (out / "centering.md").write_text(text + "\n")
+        outputs.write({"centering.json": json.dumps(results, indent=1) + "\n", "centering.md": text + "\n"})
         plots(results, out)
     return results, text
 
@@ -350,7 +358,7 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--locale-dir", default=parallel.DEFAULT_LOCALE_DIR)
     parser.add_argument("--sword-dir", default=parallel.DEFAULT_SWORD_DIR)
     parser.add_argument("--batch-size", type=int, default=32)
-    parser.add_argument("--out", type=Path, default=None, help="write centering.json, centering.md and the two PNG plots here")
+    add_output_arguments(parser, "centering.json, centering.md and the two PNG plots")
     args = parser.parse_args(argv)
     results, text = run(
         args.backbone,
@@ -363,6 +371,7 @@ def main(argv: list[str]) -> int:
         sword_dir=args.sword_dir,
         batch_size=args.batch_size,
         out=args.out,
+        overwrite=args.overwrite,
     )
     print(
         f"backbone {results['backbone']}, prefix {results['prefix']!r}, preset {results['preset']}; pooling: {results['pooling']}"

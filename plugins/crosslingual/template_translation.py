@@ -31,7 +31,6 @@ from __future__ import annotations
 
 import argparse
 import gzip
-import json
 import math
 import re
 import statistics
@@ -47,6 +46,7 @@ import torch
 from ssl_universal.cli import keeps_log_level
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.models.hidden_shift import HiddenShift
+from ssl_universal.outputs import Outputs, add_output_arguments, json_text
 
 from . import token_translation as tt
 
@@ -412,8 +412,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--mean-sentences", type=int, default=300)
     p.add_argument("--max-words", type=int, default=None, help="at most this many queries per pair (a seeded sample)")
     p.add_argument("--dictd-dir", type=Path, default=DICTD_DIR, help="where FreeDict's dictd files are")
-    p.add_argument("--out", type=Path, default=None, help="write results.json and table.md here")
+    add_output_arguments(p)
     args = p.parse_args(argv)
+    outputs = Outputs(args.out, ("results.json", "table.md"), overwrite=args.overwrite, command=p.prog)
+    outputs.check()
     pairs = [x.strip() for x in args.pairs.split(",") if x.strip()]
     unknown = [x for x in pairs if x not in PAIRS]
     if unknown or not pairs:
@@ -424,8 +426,5 @@ def main(argv: list[str]) -> int:
     results = {"parts": parts}
     text = table(results)
     print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False, default=sorted))
-        (args.out / "table.md").write_text(text + "\n")
+    outputs.write({"results.json": json_text(results), "table.md": text + "\n"})
     return 0

@@ -24,7 +24,6 @@ Example (three pre-training seeds of ``crosslingual/pretrain``, on the corpus th
 from __future__ import annotations
 
 import argparse
-import json
 import random
 import statistics
 from collections import Counter
@@ -37,6 +36,7 @@ import torch
 from ssl_universal.cli import keeps_log_level
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.models.hidden_shift import HiddenShift
+from ssl_universal.outputs import Outputs, add_output_arguments, json_text
 
 from . import language_means as lm
 from . import parallel
@@ -245,8 +245,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--mean-sentences", type=int, default=300, help="valid sentences per language for its mean")
     p.add_argument("--seeds", default="0,1,2", help="comma-separated seeds of the test-sentence draw")
     p.add_argument("--locale-dir", default=parallel.DEFAULT_LOCALE_DIR)
-    p.add_argument("--out", type=Path, default=None, help="write results.json and table.md here")
+    add_output_arguments(p)
     args = p.parse_args(argv)
+    outputs = Outputs(args.out, ("results.json", "table.md"), overwrite=args.overwrite, command=p.prog)
+    outputs.check()
     targets = [t.strip() for t in args.targets.split(",") if t.strip()]
     unknown = [t for t in targets if t not in CATALOG]
     if unknown or not targets:
@@ -263,8 +265,5 @@ def main(argv: list[str]) -> int:
                "rows": [dict(row, model=i) for i, part in enumerate(parts) for row in part["rows"]]}
     text = table(results)
     print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
-        (args.out / "table.md").write_text(text + "\n")
+    outputs.write({"results.json": json_text(results), "table.md": text + "\n"})
     return 0

@@ -27,7 +27,6 @@ Example (three POS fine-tunings, one per pre-training seed, of ``crosslingual/po
 from __future__ import annotations
 
 import argparse
-import json
 import statistics
 from collections import Counter, defaultdict
 from pathlib import Path
@@ -38,6 +37,7 @@ import torch
 from ssl_universal.cli import keeps_log_level
 from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.models.hidden_shift import HiddenShift
+from ssl_universal.outputs import Outputs, add_output_arguments, json_text
 
 from . import language_means as lm
 
@@ -277,8 +277,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--layers", default=None, help="comma-separated layers to shift after (default: every layer, 0 = embeddings)")
     p.add_argument("--mean-sentences", type=int, default=300, help="valid.txt lines per language for its mean")
     p.add_argument("--seed", type=int, default=0, help="seed of the random-direction control")
-    p.add_argument("--out", type=Path, default=None, help="write results.json and table.md here")
+    add_output_arguments(p)
     args = p.parse_args(argv)
+    outputs = Outputs(args.out, ("results.json", "table.md"), overwrite=args.overwrite, command=p.prog)
+    outputs.check()
     try:
         layers = [int(x) for x in args.layers.split(",") if x.strip()] if args.layers else None
     except ValueError:
@@ -288,8 +290,5 @@ def main(argv: list[str]) -> int:
                   mean_sentences=args.mean_sentences, seed=args.seed)
     text = table(results)
     print(text)
-    if args.out is not None:
-        args.out.mkdir(parents=True, exist_ok=True)
-        (args.out / "results.json").write_text(json.dumps(results, indent=1, ensure_ascii=False))
-        (args.out / "table.md").write_text(text + "\n")
+    outputs.write({"results.json": json_text(results), "table.md": text + "\n"})
     return 0

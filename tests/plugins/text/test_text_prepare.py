@@ -12,8 +12,8 @@ from ssl_universal.errors import DataError
 from ssl_universal.plugins import load_plugins
 
 load_plugins()
-from ssl_universal_plugins.text import prepare
-from ssl_universal_plugins.text.readers import read_conll, read_squad, read_table
+from ssl_universal_plugins.text import prepare  # noqa: E402  (after load_plugins)
+from ssl_universal_plugins.text.readers import read_conll, read_squad, read_table  # noqa: E402
 
 WORDS = [
     "apple",

@@ -10,7 +10,7 @@ from ssl_universal.errors import DataError
 from ssl_universal.plugins import load_plugins
 
 load_plugins()
-from ssl_universal_plugins.text.readers import (
+from ssl_universal_plugins.text.readers import (  # noqa: E402  (after load_plugins)
     read_conll,
     read_lines,
     read_squad,

@@ -300,7 +300,7 @@ def test_word_tags_are_scored_by_accuracy_and_chunk_tags_by_span_f1(tmp_path, ma
 
     task = make_task("token_classification", data_dir=str(tmp_path), scoring="spans")
     with pytest.raises(ConfigError, match=r"task.scoring=spans needs chunk tags .* tag 'DET' has no chunk prefix"):
-        task.best_metric
+        _ = task.best_metric
     with pytest.raises(ConfigError, match=r"task.scoring: expected one of spans, words"):
         make_task("token_classification", data_dir=str(tmp_path), scoring="tokens")
 
