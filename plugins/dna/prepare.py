@@ -17,7 +17,7 @@ from collections import Counter
 from dataclasses import dataclass
 from pathlib import Path
 
-from ssl_universal.data.splits import split_records_by_sequence, write_split_tables
+from ssl_universal.data.splits import check_prepared_folder, split_records_by_sequence, write_split_tables
 from ssl_universal.data.text_files import read_text
 from ssl_universal.errors import ConfigError, DataError
 
@@ -38,6 +38,7 @@ class _Record:
 
 
 def write_splits(out_dir: Path, splits: dict[str, list[tuple[str, str]]], source: dict) -> Path:
+    check_prepared_folder(out_dir, source)
     write_split_tables(out_dir, splits)
     counts = {split: dict(sorted(Counter(label for _, label in rows).items())) for split, rows in splits.items()}
     (out_dir / "source.json").write_text(json.dumps({**source, "class_counts": counts}, indent=2) + "\n")

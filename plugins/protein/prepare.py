@@ -12,7 +12,7 @@ from collections import Counter
 from pathlib import Path
 
 from ssl_universal.data.cache import cache_root
-from ssl_universal.data.splits import stratified_split, write_split_tables
+from ssl_universal.data.splits import check_prepared_folder, stratified_split, write_split_tables
 from ssl_universal.data.text_files import read_text
 from ssl_universal.errors import ConfigError, DataError
 
@@ -27,6 +27,7 @@ MODLAMP_SETS = {
 
 def write_splits(out_dir: Path, splits: dict[str, list[tuple[str, str]]], source: dict) -> Path:
     """``(sequence, label)`` rows of each split as TSV, plus ``source.json``; written atomically per file."""
+    check_prepared_folder(out_dir, source)
     write_split_tables(out_dir, splits)
     counts = {split: dict(sorted(Counter(label for _, label in rows).items())) for split, rows in splits.items()}
     is_regression = all(_is_number(label) for rows in splits.values() for _, label in rows)

@@ -53,6 +53,34 @@ def stratified_split(rows: list[tuple[str, str]], seed: int, shares=SPLIT_SHARES
     return splits
 
 
+def check_prepared_folder(out_dir: Path, source: dict) -> None:
+    """Refuse to write prepared splits over a folder that holds splits of another source.
+
+    Runs read their data from the folder by path, so replacing its splits with those of another file, seed or
+    policy would change, without a word, what those runs' configs point at. Preparing the same source again
+    (every field of ``source`` equal to the one recorded in ``source.json``) rewrites the same splits and is allowed.
+    """
+    import json
+
+    recorded = out_dir / "source.json"
+    tables = [out_dir / f"{split}.tsv" for split in SPLIT_STEMS if (out_dir / f"{split}.tsv").exists()]
+    if not recorded.exists():
+        if tables:
+            raise DataError(f"{out_dir} already holds {', '.join(t.name for t in tables)} but no source.json saying where "
+                            "they came from; prepare into another --out folder (or move those files away)")
+        return
+    try:
+        old = json.loads(recorded.read_text(encoding="utf-8"))
+    except json.JSONDecodeError as error:
+        raise DataError(f"{recorded}: not valid JSON ({error}); prepare into another --out folder") from error
+    new = json.loads(json.dumps(source))  # the types source.json would hold
+    changed = {key: (old.get(key), value) for key, value in new.items() if old.get(key) != value}
+    if changed:
+        shown = "; ".join(f"{key}: {before!r} there, {after!r} now" for key, (before, after) in sorted(changed.items()))
+        raise DataError(f"{out_dir} holds splits prepared from another source ({shown}); runs that read that folder "
+                        "would silently see other data: prepare into another --out folder, or remove the old one first")
+
+
 def write_split_tables(out_dir: Path, splits: dict[str, list[tuple[str, str]]]) -> None:
     """Each split's ``(sequence, label)`` rows as ``<split>.tsv``, each file written atomically."""
     out_dir.mkdir(parents=True, exist_ok=True)

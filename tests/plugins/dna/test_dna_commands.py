@@ -9,6 +9,7 @@ import subprocess
 import sys
 from collections import Counter
 
+from ssl_universal import cli
 from ssl_universal_plugins.dna.commands import prepare_dna
 
 
@@ -42,6 +43,25 @@ def test_splice_file_becomes_stratified_split_tables(tmp_path, capsys):
     assert source["records"] == 30 and source["with_ambiguous_bases"] == 1 and source["dropped"] == 1
     assert source["class_counts"]["train"] == {"EI": 8, "IE": 8, "N": 8}
     assert f"wrote {out}" in capsys.readouterr().out
+
+
+def test_preparing_again_into_a_folder_of_another_source_is_refused(tmp_path, capsys):
+    """Runs read the prepared folder by path: the same source may be prepared again, another may not replace it."""
+    write_splice_data(tmp_path / "splice.data")
+    out = tmp_path / "splice"
+    command = ["splice", str(tmp_path / "splice.data"), "--out", str(out)]
+    assert prepare_dna(command) == 0
+    before = (out / "train.tsv").read_text()
+    assert prepare_dna(command) == 0 and (out / "train.tsv").read_text() == before  # the same splits again
+    capsys.readouterr()
+    assert cli.main(["prepare-dna", *command, "--seed", "1"]) == 2
+    err = capsys.readouterr().err
+    assert f"{out} holds splits prepared from another source (seed: 0 there, 1 now)" in err
+    assert (out / "train.tsv").read_text() == before
+    (tmp_path / "bare").mkdir()
+    (tmp_path / "bare" / "train.tsv").write_text("sequence\tlabel\n")
+    assert cli.main(["prepare-dna", "splice", str(tmp_path / "splice.data"), "--out", str(tmp_path / "bare")]) == 2
+    assert "already holds train.tsv but no source.json" in capsys.readouterr().err
 
 
 def test_the_cli_runs_it_and_reports_a_missing_file_without_a_traceback(tmp_path):
