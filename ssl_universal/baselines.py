@@ -125,7 +125,7 @@ def main(argv: list[str] | None = None) -> int:
     from .outputs import Outputs, json_text
 
     outputs = Outputs(args.json.parent if args.json else None, (args.json.name,) if args.json else (),
-                      overwrite=args.overwrite, command=parser.prog)
+                      overwrite=args.overwrite, command=parser.prog, flag="--json")
     from .config import load_config, section_config
     from .registry import TASKS, TOKENIZERS
 

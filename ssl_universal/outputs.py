@@ -41,8 +41,9 @@ class Outputs:
     """The files ``names`` under ``folder`` (None: nothing is written)."""
 
     def __init__(self, folder: str | os.PathLike | None, names: Iterable[str], *, overwrite: bool = False,
-                 command: str = "this command"):
+                 command: str = "this command", flag: str = "--out"):
         self.folder = None if folder is None else Path(folder)
+        self.flag = flag
         self.names = tuple(names)
         self.overwrite = overwrite
         self.command = command
@@ -55,12 +56,12 @@ class Outputs:
     def check(self) -> None:
         """Raise :class:`ConfigError` when a file would replace one of an earlier call (and not ``overwrite``)."""
         if self.folder is not None and self.folder.exists() and not self.folder.is_dir():
-            raise ConfigError(f"{self.command}: --out {self.folder} is a file, expected a folder")
+            raise ConfigError(f"{self.command}: {self.flag} {self.folder} is a file, expected a folder")
         found = self.existing()
         if found and not self.overwrite:
             raise ConfigError(
                 f"{self.command}: {', '.join(str(p) for p in found)} already exist(s) from an earlier call; "
-                "choose another --out, or pass --overwrite to replace them")
+                f"choose another {self.flag}, or pass --overwrite to replace them")
 
     def write(self, texts: dict[str, str]) -> list[Path]:
         """Write each name's text (atomically: a temporary file renamed); returns the paths written."""
