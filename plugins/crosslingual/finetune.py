@@ -75,14 +75,35 @@ def cloze_candidates(context: str, language: str) -> list[tuple[int, str, int, s
 
 def cloze_question(context: str, language: str, rng: random.Random) -> dict | None:
     """One question on ``context`` (``question``, ``text``, ``answer_start``), or None when no sentence fits."""
+    questions = cloze_questions(context, language, rng, 1)
+    return questions[0] if questions else None
+
+
+def cloze_questions(context: str, language: str, rng: random.Random, count: int) -> list[dict]:
+    """Up to ``count`` questions on ``context``, each blanking a different candidate: one per sentence first, then
+    other words of the same sentences. The first is the one :func:`cloze_question` draws with the same ``rng``."""
+    if count < 1:
+        raise ValueError(f"cloze_questions: count must be >= 1, got {count}")
     candidates = cloze_candidates(context, language)
     if not candidates:
-        return None
-    offset, sentence, start, text = rng.choice(candidates)
+        return []
+    chosen = [rng.choice(candidates)]
+    if count > 1:
+        rest = [c for c in candidates if c != chosen[0]]
+        rng.shuffle(rest)
+        sentences = {chosen[0][0]}
+        for c in rest:  # a new sentence each, while there are any
+            if len(chosen) < count and c[0] not in sentences:
+                chosen.append(c)
+                sentences.add(c[0])
+        chosen += [c for c in rest if c not in chosen][: count - len(chosen)]
     word = QUESTION_WORD[language]
-    question = sentence[:start] + word + sentence[start + len(text):]
-    question = question.rstrip(" .!?;:,\"'。！？；，") + ("？" if language == "zh" else "?")
-    return {"question": question, "text": text, "answer_start": offset + start}
+    out = []
+    for offset, sentence, start, text in chosen:
+        question = sentence[:start] + word + sentence[start + len(text):]
+        question = question.rstrip(" .!?;:,\"'。！？；，") + ("？" if language == "zh" else "?")
+        out.append({"question": question, "text": text, "answer_start": offset + start})
+    return out
 
 
 def squad_document(rows: list[tuple[str, dict]], split: str, language: str) -> dict:
@@ -92,8 +113,13 @@ def squad_document(rows: list[tuple[str, dict]], split: str, language: str) -> d
     return {"version": "fortunes-cloze-multilingual-1", "data": [{"title": f"fortunes-{language}", "paragraphs": paragraphs}]}
 
 
-def cloze_rows(language: str, seed: int, sizes: dict[str, int], fortunes_dir: Path | None = None) -> dict[str, list]:
-    """split → [(context, question)] for ``language`` (Fake-English: the English rows moved)."""
+def cloze_rows(language: str, seed: int, sizes: dict[str, int], fortunes_dir: Path | None = None,
+               per_document: dict[str, int] | None = None) -> dict[str, list]:
+    """split → [(context, question)] for ``language`` (Fake-English: the English rows moved).
+
+    ``sizes`` counts questions; ``per_document`` (split → n, default 1) asks up to n questions on each document, so
+    the same context comes with several blanks and a reader cannot answer it from the context alone.
+    """
     source = "en" if language == "fake" else language
     docs = read_documents(source, *(() if fortunes_dir is None else (fortunes_dir,)))
     min_chars = 20 if source == "zh" else 60
@@ -105,10 +131,10 @@ def cloze_rows(language: str, seed: int, sizes: dict[str, int], fortunes_dir: Pa
         rng.shuffle(part)
         rows = []
         for context in part:
-            q = cloze_question(context, source, rng)
-            if q is not None:
+            for q in cloze_questions(context, source, rng, (per_document or {}).get(split, 1)):
                 rows.append((context, q))
-            if len(rows) == sizes[split]:
+            if len(rows) >= sizes[split]:
+                rows = rows[: sizes[split]]
                 break
         if language == "fake":
             rows = [(to_fake(c), {"question": to_fake(q["question"]), "text": to_fake(q["text"]),
@@ -118,14 +144,16 @@ def cloze_rows(language: str, seed: int, sizes: dict[str, int], fortunes_dir: Pa
 
 
 def write_qa(out_dir: str | Path, languages: list[str], seed: int, sizes: dict[str, int],
-             mixtures: dict[str, list[str]] | None = None, fortunes_dir: Path | None = None) -> dict:
-    """``out_dir/<lang>/{train,valid,test}.json`` per language, and per mixture (e.g. ``en+zh``) the concatenation."""
+             mixtures: dict[str, list[str]] | None = None, fortunes_dir: Path | None = None,
+             per_document: dict[str, int] | None = None) -> dict:
+    """``out_dir/<lang>/{train,valid,test}.json`` per language, and per mixture (e.g. ``en+zh``) the concatenation.
+    ``per_document``: questions asked per document, per split (see :func:`cloze_rows`)."""
     out_dir = Path(out_dir)
     stats, rows_of = {}, {}
     for language in languages:
         if language not in QA_LANGUAGES:
             raise DataError(f"no cloze QA for language {language!r}; known: {', '.join(QA_LANGUAGES)}")
-        rows_of[language] = cloze_rows(language, seed, sizes, fortunes_dir)
+        rows_of[language] = cloze_rows(language, seed, sizes, fortunes_dir, per_document)
     for name, parts in (mixtures or {}).items():
         missing = [p for p in parts if p not in rows_of]
         if missing:
@@ -141,7 +169,8 @@ def write_qa(out_dir: str | Path, languages: list[str], seed: int, sizes: dict[s
             (out_dir / language / f"{split}.json").write_text(
                 json.dumps(squad_document(rows, split, language), ensure_ascii=False, indent=0), encoding="utf-8")
         stats[language] = {split: len(rows) for split, rows in by_split.items()}
-    (out_dir / "stats.json").write_text(json.dumps({"questions": stats, "kind": "cloze proxy (synthetic from real text)"}, indent=1))
+    (out_dir / "stats.json").write_text(json.dumps({"questions": stats, "questions_per_document": per_document or {},
+                                                   "kind": "cloze proxy (synthetic from real text)"}, indent=1))
     return stats
 
 

@@ -12,6 +12,7 @@ from ssl_universal_plugins.crosslingual.fake import to_fake
 from ssl_universal_plugins.crosslingual.finetune import (
     UNIVERSAL_TAGS,
     cloze_question,
+    cloze_questions,
     english_lexicon,
     turkish_gold_sentences,
     write_pos,
@@ -43,6 +44,33 @@ def test_cloze_questions_point_at_their_answer_in_each_language():
     assert len(zh["text"]) == 2 and ZH[1][zh["answer_start"] : zh["answer_start"] + 2] == zh["text"]
     assert "什么" in zh["question"] and zh["question"].endswith("？")
     assert cloze_question("Too short.", "en", rng) is None
+
+
+def test_several_questions_per_document_blank_different_words_one_sentence_each_first():
+    context = " ".join(EN[:3])
+    first = cloze_question(context, "en", random.Random(5))
+    many = cloze_questions(context, "en", random.Random(5), 5)
+    assert many[0] == first and len(many) == 5
+    assert len({q["answer_start"] for q in many}) == 5  # five different blanks
+    for q in many:
+        assert context[q["answer_start"] : q["answer_start"] + len(q["text"])] == q["text"]
+    sentence_starts = [0, len(EN[0]) + 1, len(EN[0]) + len(EN[1]) + 2]
+    sentence_of = [max(s for s in sentence_starts if s <= q["answer_start"]) for q in many]
+    assert sorted(sentence_of[:3]) == sentence_starts  # one per sentence before a second in any sentence
+    few = cloze_questions("The quick brown foxes jump over lazy dogs.", "en", random.Random(0), 10)
+    assert sorted(q["text"] for q in few) == ["brown", "foxes", "quick"]  # no more than there are candidates
+    with pytest.raises(ValueError, match="count must be >= 1"):
+        cloze_questions(context, "en", random.Random(0), 0)
+
+
+def test_questions_per_document_multiply_train_questions_not_documents(fortunes_dir, tmp_path):
+    sizes = {"train": 12, "valid": 2, "test": 3}
+    write_qa(tmp_path, ["en"], 0, sizes, fortunes_dir=fortunes_dir, per_document={"train": 3})
+    train = json.loads((tmp_path / "en" / "train.json").read_text())["data"][0]["paragraphs"]
+    assert len(train) == 12 and len({p["context"] for p in train}) == 4
+    stats = json.loads((tmp_path / "stats.json").read_text())
+    assert stats["questions_per_document"] == {"train": 3} and stats["questions"]["en"]["train"] == 12
+    read_squad(tmp_path / "en" / "train.json", "error", [])
 
 
 def test_written_sets_read_back_and_fake_english_is_the_english_set_moved(fortunes_dir, tmp_path):
