@@ -88,6 +88,9 @@ def cmd_train(argv: list[str]) -> int:
     parser.add_argument("-m", "--multirun", action="store_true", help="expand sweeps (a=1,2 b=x,y) into one run each")
     parser.add_argument("--dry-run", action="store_true", help="print the resolved config(s) and exit")
     parser.add_argument("--sweep-dir", default=None, help="folder for a multirun's runs (default outputs/<recipe>/sweep-<time>)")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="a multirun's runs side by side on this many worker processes (each run's log: "
+                             "RUN_DIR.log; set trainer.threads so that jobs x threads fits the cores)")
     parser.add_argument("overrides", nargs="*", help="recipe=<name> and key=value overrides (Hydra grammar)")
     args = parser.parse_intermixed_args(argv)  # options may come before or after the key=value overrides
     from omegaconf import OmegaConf
@@ -95,7 +98,11 @@ def cmd_train(argv: list[str]) -> int:
     from .config import expand_sweeps, load_config
     from .run import train
 
+    if args.jobs < 1:
+        raise ConfigError(f"--jobs must be >= 1, got {args.jobs}")
     if not args.multirun:
+        if args.jobs != 1:
+            raise ConfigError("--jobs runs a multirun's runs side by side; it needs -m")
         cfg = load_config(args.overrides)
         if args.dry_run:
             print(OmegaConf.to_yaml(cfg, resolve=True))
@@ -125,17 +132,29 @@ def cmd_train(argv: list[str]) -> int:
     if args.sweep_dir is None:  # a folder named by the clock: say how to come back to it
         print(f"sweep folder {sweep_dir}; if stopped, the same command with --sweep-dir {sweep_dir} resumes it "
               "(each run goes on from its last checkpoint)", flush=True)
+    from .jobs import Job, run_jobs, train_job
+
     varying = _varying_overrides(jobs)
-    runs = []
-    for index, (job, cfg) in enumerate(zip(jobs, configs)):
-        label = ",".join(varying[index]) or "run"
-        run_dir = sweep_dir / f"{index:03d}_{re.sub(r'[^A-Za-z0-9_.=,-]+', '_', label)}"
-        OmegaConf.set_struct(cfg, False)
-        cfg.run_dir = str(run_dir)
-        print(f"[{index + 1}/{len(jobs)}] {' '.join(job)} -> {run_dir}", flush=True)
-        results = train(cfg)
-        runs.append({"run_dir": run_dir.name, "overrides": job, "best_value": results["best_value"], "test": results["test"]})
-        (sweep_dir / "sweep.json").write_text(json.dumps({"overrides": args.overrides, "runs": runs}, indent=2))
+    run_dirs = [sweep_dir / f"{index:03d}_{re.sub(r'[^A-Za-z0-9_.=,-]+', '_', ','.join(varying[index]) or 'run')}"
+                for index in range(len(jobs))]
+    runs: dict[int, dict] = {}
+
+    def record(index: int, _job, results: dict) -> None:  # sweep.json lists the finished runs in sweep order
+        runs[index] = {"run_dir": run_dirs[index].name, "overrides": jobs[index], "best_value": results["best_value"],
+                       "test": results["test"]}
+        (sweep_dir / "sweep.json").write_text(json.dumps(
+            {"overrides": args.overrides, "runs": [runs[i] for i in sorted(runs)]}, indent=2))
+
+    if args.jobs == 1:
+        for index, (job, cfg) in enumerate(zip(jobs, configs)):
+            OmegaConf.set_struct(cfg, False)
+            cfg.run_dir = str(run_dirs[index])
+            print(f"[{index + 1}/{len(jobs)}] {' '.join(job)} -> {run_dirs[index]}", flush=True)
+            record(index, None, train(cfg))
+    else:
+        run_jobs([Job(f"{' '.join(job)} -> {run_dirs[index]}", train_job, (job, str(run_dirs[index])),
+                      log_file=run_dirs[index].with_name(run_dirs[index].name + ".log"))
+                  for index, job in enumerate(jobs)], args.jobs, on_done=record)
     print(f"sweep finished: {sweep_dir}  (ssl-universal report {sweep_dir})")
     return 0
 

@@ -1,7 +1,7 @@
 """``ssl-universal crosslingual-table``: corpus → vocabulary → MLM pre-training → fine-tune on A, test on every B → tables.
 
     ssl-universal crosslingual-table --table transfer --preset quick --seeds 0,1,2 --out runs/xl
-    ssl-universal crosslingual-table --table fake     --preset quick --seeds 0,1,2 --out runs/xl
+    ssl-universal crosslingual-table --table fake     --preset quick --seeds 0,1,2 --out runs/xl --jobs 2
 
 ``transfer``: the zero-shot matrices (rows fine-tune language, columns test language) of cloze QA (EM/F1, Chinese by
 character) and POS (accuracy; Turkish gold, English silver), for the multilingual model and for no pre-training
@@ -10,7 +10,8 @@ language(s) → test on Chinese). ``fake``: pre-train on English + Fake-English 
 (the same English half, same vocabulary) or nothing; fine-tune on one, test on both. Every step is a run folder under
 ``--out``; a finished one is reused, so an interrupted table continues where it stopped. Seed ``s`` of the table is a
 whole pipeline: pre-training with seed ``s`` (``OUT/pretrain/<name>/seed<s>``), then fine-tuning with seed ``s`` on it,
-so the ± covers both. ``--backbone`` replaces the multilingual pre-training with a Hugging Face folder (e.g. mBERT),
+so the ± covers both. ``--jobs N`` runs N runs side by side (all pre-trainings first, then all fine-tunes; logs in
+``OUT/logs/``). ``--backbone`` replaces the multilingual pre-training with a Hugging Face folder (e.g. mBERT),
 the same folder for every seed, for the full-scale table.
 """
 
@@ -22,6 +23,8 @@ import logging
 import re
 import time
 from pathlib import Path
+
+from ssl_universal.jobs import Job, run_jobs
 
 from .corpus import CorpusConfig, stats_table, write_corpus
 from .finetune import cloze_reference, pos_reference, write_pos, write_qa
@@ -66,6 +69,15 @@ def _prepare_backbone(name: str, languages: list[str], out: Path, sizes: dict, t
                       vocab_from: str | None = None, corpus_languages: list[str] | None = None,
                       extra: list[str] | None = None) -> Path:
     """Corpus, vocabulary (or ``vocab_from``'s), both seed-independent, and the pre-training of ``seed``; its ``best/hf``."""
+    job = _pretrain_job(name, languages, out, sizes, threads, seed, vocab_from, corpus_languages, extra)
+    if job is not None:
+        job.fn(*job.args)
+    return pretrain_dir(out, name, seed) / "best" / "hf"
+
+
+def _corpus_and_vocabulary(name: str, languages: list[str], out: Path, sizes: dict, vocab_from: str | None = None,
+                           corpus_languages: list[str] | None = None) -> tuple[Path, Path]:
+    """The corpus folder of backbone ``name`` and its vocabulary (``vocab_from``'s when given), built when missing."""
     corpus_dir = out / "corpus" / name
     if not (corpus_dir / "stats.json").is_file():
         stats = write_corpus(CorpusConfig(languages=corpus_languages or languages, max_documents=sizes["max_documents"]), corpus_dir)
@@ -79,9 +91,20 @@ def _prepare_backbone(name: str, languages: list[str], out: Path, sizes: dict, t
     vocab_dir = out / "vocab" / (vocab_from or name)
     if not (vocab_dir / "config.json").is_file():
         train_vocabulary(corpus_dir, vocab_dir, sizes["vocab_size"], limit_alphabet=sizes["limit_alphabet"])
+    return corpus_dir, vocab_dir
+
+
+def _pretrain_job(name: str, languages: list[str], out: Path, sizes: dict, threads: int, seed: int,
+                  vocab_from: str | None = None, corpus_languages: list[str] | None = None,
+                  extra: list[str] | None = None) -> Job | None:
+    """The pre-training of backbone ``name`` with ``seed`` as a job (corpus and vocabulary made now), None when done."""
+    corpus_dir, vocab_dir = _corpus_and_vocabulary(name, languages, out, sizes, vocab_from, corpus_languages)
     run_dir = pretrain_dir(out, name, seed)
-    _train("pretrain", pretrain_overrides(sizes, corpus_dir, vocab_dir, seed, threads, extra), run_dir)
-    return run_dir / "best" / "hf"
+    if (run_dir / "results.json").is_file():
+        return None
+    return Job(f"pretrain {name} seed {seed}", _train,
+               ("pretrain", pretrain_overrides(sizes, corpus_dir, vocab_dir, seed, threads, extra), run_dir),
+               log_file=out / "logs" / f"pretrain_{name}_seed{seed}.log")
 
 
 def pretrain_overrides(sizes: dict, corpus_dir: Path, vocab_dir: Path, seed: int, threads: int,
@@ -94,6 +117,7 @@ def pretrain_overrides(sizes: dict, corpus_dir: Path, vocab_dir: Path, seed: int
 
 def _finetune(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str], seed: int,
               data: Path, out: Path, sizes: dict, threads: int, extra: list[str]) -> None:
+    """Fine-tune ``task`` on ``train_language`` and score the run on every test language (``transfer.json``)."""
     run_dir = finetune_root(out, extra) / task / label / train_language / f"seed{seed}"
     if (run_dir / "transfer.json").is_file():
         return
@@ -103,6 +127,21 @@ def _finetune(task: str, backbone: Path, row: str, label: str, train_language: s
                   f"seed={seed}", f"trainer.threads={threads}", *lang, *extra], run_dir)
     score_transfer(run_dir, task=task, pretrain=label, train_language=train_language, seed=seed, data_root=data / task,
                    test_languages=test_languages)
+
+
+def _finetune_job(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str],
+                  seed: int, data: Path, out: Path, sizes: dict, threads: int, extra: list[str]) -> Job | None:
+    """:func:`_finetune` as a job, None when its run is scored already."""
+    run_dir = finetune_root(out, extra) / task / label / train_language / f"seed{seed}"
+    if (run_dir / "transfer.json").is_file():
+        return None
+    name = f"{task} {label} {train_language} seed {seed}"
+    return Job(name, _finetune, (task, backbone, row, label, train_language, test_languages, seed, data, out, sizes,
+                                 threads, extra), log_file=out / "logs" / (re.sub(r"[^A-Za-z0-9+_.-]+", "_", name) + ".log"))
+
+
+def _run(jobs: list[Job | None], workers: int) -> None:
+    run_jobs([job for job in jobs if job is not None], workers)
 
 
 def finetune_root(out: Path, overrides: list[str]) -> Path:
@@ -162,6 +201,8 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", default="0,1,2", help="fine-tuning seeds (comma-separated)")
     parser.add_argument("--out", type=Path, required=True, help="folder of every corpus, vocabulary and run")
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="runs side by side on this many worker processes (jobs x threads <= cores; logs: OUT/logs/)")
     parser.add_argument("--backbone", default=None, help="transfer: a Hugging Face folder instead of our pre-training")
     parser.add_argument("--qa-languages", default=",".join(QA_LANGUAGES))
     parser.add_argument("--finetune-override", action="append", default=[], help="key=value for every fine-tuning run")
@@ -194,14 +235,14 @@ def main(argv: list[str]) -> int:
         # early has whole rows over all seeds.
         jobs = [("pos", lang, POS_LANGUAGES) for lang in POS_LANGUAGES]
         jobs += [("qa", lang, qa_languages) for lang in [*qa_languages[:2], "en+zh", *qa_languages[2:]]]
-        backbones = {seed: Path(args.backbone) if args.backbone else _prepare_backbone("multi", MULTI, out, sizes, args.threads, seed)
+        if not args.backbone:
+            _run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in seeds], args.jobs)
+        backbones = {seed: Path(args.backbone) if args.backbone else pretrain_dir(out, "multi", seed) / "best" / "hf"
                      for seed in seeds}
-        for task, language, tests in jobs:
-            for seed in seeds:
-                backbone = backbones[seed]
-                for label, row in (("multilingual", "pretrained"), ("none", "scratch")):
-                    _finetune(task, backbone, row, label, language, tests, seed, data, out, sizes, args.threads,
-                              args.finetune_override)
+        _run([_finetune_job(task, backbones[seed], row, label, language, tests, seed, data, out, sizes, args.threads,
+                            args.finetune_override)
+              for task, language, tests in jobs for seed in seeds
+              for label, row in (("multilingual", "pretrained"), ("none", "scratch"))], args.jobs)
         records = find_transfer_records([finetune_root(out, args.finetune_override)], exclude_below=True)
         text = transfer_tables(records) + "\n\n" + reference_tables(data, qa_languages, POS_LANGUAGES)
     else:
@@ -211,15 +252,19 @@ def main(argv: list[str]) -> int:
                                                           "test": sizes["eval_items"]})
             write_pos(fake_data / "pos", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                             "test": sizes["eval_items"]})
+        _run([job for seed in seeds for job in (
+            _pretrain_job("enfake", ["en", "fake"], out, sizes, args.threads, seed),
+            _pretrain_job("en", ["en"], out, sizes, args.threads, seed, vocab_from="enfake", corpus_languages=["en", "fake"]))],
+             args.jobs)
+        finetunes = []
         for seed in seeds:
-            enfake = _prepare_backbone("enfake", ["en", "fake"], out, sizes, args.threads, seed)
-            english = _prepare_backbone("en", ["en"], out, sizes, args.threads, seed, vocab_from="enfake",
-                                        corpus_languages=["en", "fake"])
+            enfake, english = (pretrain_dir(out, name, seed) / "best" / "hf" for name in ("enfake", "en"))
             for label, backbone, row in (("en+fake", enfake, "pretrained"), ("en", english, "pretrained"), ("none", enfake, "scratch")):
                 for task in ("qa", "pos"):
                     for language in ("en", "fake"):
-                        _finetune(task, backbone, row, label, language, ["en", "fake"], seed, fake_data, out / "fake", sizes,
-                                  args.threads, args.finetune_override)
+                        finetunes.append(_finetune_job(task, backbone, row, label, language, ["en", "fake"], seed, fake_data,
+                                                       out / "fake", sizes, args.threads, args.finetune_override))
+        _run(finetunes, args.jobs)
         records = find_transfer_records([finetune_root(out / "fake", args.finetune_override)], exclude_below=True)
         text = fake_table(records) + "\n\n" + reference_tables(fake_data, ["en", "fake"], ["en", "fake"])
     minutes = (time.time() - start) / 60

@@ -105,3 +105,25 @@ def test_the_quick_presets_are_the_measured_ones_the_readme_reports():
     assert "The quick preset is now lr 2e-3 and 1,500 steps" in readme
     assert "So the quick preset is now **200 steps at lr 1e-3** (both recipes; `eval_every` 100)" in readme
     assert table.PRESETS["quick"]["pretrain_preset"] == table.PRESETS["quick"]["finetune_preset"] == "quick"
+
+
+def test_the_table_hands_every_unfinished_run_to_the_job_runner_pretrainings_first(tmp_path, monkeypatch):
+    batches = []
+    monkeypatch.setattr(table, "_run", lambda jobs, workers: batches.append((workers, [j for j in jobs if j is not None])))
+    monkeypatch.setattr(table, "write_qa", lambda *a, **k: None)
+    monkeypatch.setattr(table, "write_pos", lambda *a, **k: None)
+    monkeypatch.setattr(table, "_corpus_and_vocabulary", lambda name, *a, **k: (tmp_path / "c" / name, tmp_path / "v" / name))
+    finished = tmp_path / "finetune" / "pos" / "none" / "en" / "seed1"
+    finished.mkdir(parents=True)
+    (finished / "transfer.json").write_text(json.dumps({"task": "pos", "pretrain": "none", "train_language": "en", "seed": 1,
+                                                         "scores": {"en": {"accuracy": 50.0}}}))
+    table.main(["--table", "transfer", "--preset", "smoke", "--seeds", "0,1", "--out", str(tmp_path), "--jobs", "2",
+                "--qa-languages", "en,zh"])
+    (w1, pretrain), (w2, finetunes) = batches
+    assert w1 == w2 == 2
+    assert [j.name for j in pretrain] == ["pretrain multi seed 0", "pretrain multi seed 1"]
+    # POS en/tr and QA en/zh/en+zh, 2 seeds, 2 rows, less the one already scored
+    assert len(finetunes) == 5 * 2 * 2 - 1 and "pos none en seed 1" not in [j.name for j in finetunes]
+    assert finetunes[0].name == "pos multilingual en seed 0"
+    assert len({j.log_file for j in [*pretrain, *finetunes]}) == len(pretrain) + len(finetunes)
+    assert all(j.log_file.parent == tmp_path / "logs" for j in [*pretrain, *finetunes])
