@@ -126,7 +126,7 @@ class Task:
     def eval_step(self, model: torch.nn.Module, batch: dict[str, torch.Tensor]) -> dict:
         """What :meth:`score` needs from one batch, moved to CPU. Runs under ``torch.no_grad``."""
         loss, outputs = self.loss(model, batch)
-        result = {"loss": float(loss), "n": examples_in(batch)}
+        result = {"loss": float(loss.detach()), "n": examples_in(batch)}
         if "logits" in outputs and "labels" in batch:
             logits = outputs["logits"].float()
             result["predictions"] = (logits.squeeze(-1) if logits.shape[-1] == 1 else logits.argmax(-1)).cpu()
