@@ -11,7 +11,7 @@ language(s) → test on Chinese). ``fake``: pre-train on English + Fake-English 
 ``--out``; a finished one is reused, so an interrupted table continues where it stopped. Seed ``s`` of the table is a
 whole pipeline: pre-training with seed ``s`` (``OUT/pretrain/<name>/seed<s>``), then fine-tuning with seed ``s`` on it,
 so the ± covers both. ``--jobs N`` runs N runs side by side (all pre-trainings first, then all fine-tunes; logs in
-``OUT/logs/``). ``--backbone`` replaces the multilingual pre-training with a Hugging Face folder (e.g. mBERT),
+``OUT/logs/``, the fake table's fine-tunes in ``OUT/fake/logs/``). ``--backbone`` replaces the multilingual pre-training with a Hugging Face folder (e.g. mBERT),
 the same folder for every seed, for the full-scale table.
 """
 
