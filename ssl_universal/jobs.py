@@ -26,8 +26,6 @@ from typing import Any
 
 from .errors import ConfigError, SSLUniversalError
 
-LOG_FORMAT = "%(asctime)s %(levelname)s %(name)s: %(message)s"
-
 
 @dataclass(frozen=True)
 class Job:
@@ -98,13 +96,15 @@ def run_jobs(jobs: Sequence[Job], workers: int = 1, on_done: Callable[[int, Job,
 
 def _run_in_worker(job: Job) -> tuple[Any, float]:
     """In a fresh worker process: the job with its log (and printed output) in its log file; (result, seconds)."""
+    from .cli import LOG_DATE_FORMAT, LOG_FORMAT  # the console's format, in the log file
+
     job.log_file.parent.mkdir(parents=True, exist_ok=True)
     with open(job.log_file, "a", encoding="utf-8") as log, contextlib.redirect_stdout(log), contextlib.redirect_stderr(log):
         root = logging.getLogger()
         for handler in list(root.handlers):
             root.removeHandler(handler)
         handler = logging.StreamHandler(log)
-        handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt="%H:%M:%S"))
+        handler.setFormatter(logging.Formatter(LOG_FORMAT, datefmt=LOG_DATE_FORMAT))
         root.addHandler(handler)
         root.setLevel(logging.INFO)
         start = time.perf_counter()
