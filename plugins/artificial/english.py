@@ -8,6 +8,9 @@
   work: the five biggest topical fortunes files, 536–1,204 usable entries each).
 * ``paraphrase`` (an MRPC/QQP proxy): a sentence pair; the second is the first with WordNet synonyms
   substituted (``paraphrase``), or another sentence with synonyms substituted the same way (``different``).
+* ``sentiment`` (an SST-2 proxy with **silver** labels): a fortunes sentence → ``positive`` / ``negative`` by the
+  VADER lexicon's compound score (pip ``vaderSentiment``), kept only when ``|score| >= threshold``; a rule's
+  label, not a reader's: fortunes are often ironic, and VADER reads words, not irony.
 
 Labelled "proxy" wherever they are shown: they are made from real text by rule, not annotated.
 """
@@ -180,4 +183,39 @@ def paraphrase_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FO
         raise DataError(f"{fortunes_dir}: only {len(rows)} sentence pairs for the {split} split ({skipped} sentences had no word with a "
                         f"WordNet synonym), asked for {size}; lower task.num_train / num_eval")
     rng.shuffle(rows)
+    return rows
+
+
+# -- sentiment (an SST-2 proxy, silver labels) --------------------------------------------------------
+SENTIMENT_LABELS = ("positive", "negative")
+
+
+@lru_cache(maxsize=8)
+def _vader_scores(fortunes_dir: str) -> tuple[tuple[str, float], ...]:
+    """(sentence, VADER compound score) of the acceptability proxy's sentences (6-25 words, the same sources)."""
+    try:
+        from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+    except ImportError as e:
+        raise DataError("the sentiment proxy needs the VADER lexicon: pip install vaderSentiment") from e
+    analyzer = SentimentIntensityAnalyzer()
+    return tuple((s, analyzer.polarity_scores(s)["compound"]) for s in _sentences(fortunes_dir, 6, 25))
+
+
+def sentiment_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR,
+                   threshold: float = 0.3) -> list[tuple[str, str]]:
+    """(sentence, silver label) pairs, as many of each label; a sentence is in one split only (the same 80/10/10
+    share of sentences as acceptability). Sentences with ``|compound| < threshold`` are neither and left out; the
+    rarer label caps a split: asking for more gives that many (at 0.3: 1,650 positive, 1,192 negative sentences)."""
+    if not 0.0 < threshold < 1.0:
+        raise DataError(f"sentiment proxy: task.sentiment_threshold must be in (0, 1), got {threshold}")
+    score = dict(_vader_scores(fortunes_dir))
+    sentences = _share(list(score), split, seed)
+    positive = [s for s in sentences if score[s] >= threshold]
+    negative = [s for s in sentences if score[s] <= -threshold]
+    each = min(size // 2, len(positive), len(negative))
+    if each == 0:
+        raise DataError(f"{fortunes_dir}: no sentence of the {split} split has a VADER score beyond ±{threshold}; "
+                        "lower task.sentiment_threshold or raise task.num_eval / num_train")
+    rows = [(s, "positive") for s in positive[:each]] + [(s, "negative") for s in negative[:each]]
+    random.Random(f"sentiment-{seed}-{split}").shuffle(rows)
     return rows

@@ -144,13 +144,14 @@ class ArtificialMLMTask(Task):
 class EnglishProxyConfig(TaskConfig):
     """A GLUE-like English proxy made from fortunes (see :mod:`.english`): which one and how big."""
 
-    proxy: str = choice("acceptability", "topic", "paraphrase")  # acceptability (CoLA proxy: real vs locally disordered) | topic (fortunes file) | paraphrase (MRPC proxy: WordNet synonyms vs another sentence)
+    proxy: str = choice("acceptability", "topic", "paraphrase", "sentiment")  # acceptability (CoLA proxy: real vs locally disordered) | topic (fortunes file) | paraphrase (MRPC proxy: WordNet synonyms vs another sentence) | sentiment (SST-2 proxy, silver VADER labels)
     max_length: int = bounded(64, ge=3)  # longest input in tokens, <cls> and <sep> included
     overlong: str = choice("truncate", "error")  # a longer input: truncate (keep the start) | error
     num_train: int = bounded(2000, ge=2)  # training examples
     num_eval: int = bounded(300, ge=2)  # valid and test examples each
     data_seed: int = 0  # seed of the split and the disordering
     changes: int = bounded(1, ge=1)  # acceptability: local changes (swap / window of 3 shuffled) in an unacceptable sentence
+    sentiment_threshold: float = bounded(0.3, gt=0, lt=1)  # sentiment: keep sentences whose VADER compound score is >= this (positive) or <= -this (negative)
     fortunes_dir: str = english.FORTUNES_DIR  # the Debian fortunes folder
 
 
@@ -164,7 +165,8 @@ class EnglishProxyTask(Task):
 
     @property
     def label_names(self) -> tuple[str, ...]:
-        return {"acceptability": english.ACCEPTABILITY_LABELS, "paraphrase": english.PARAPHRASE_LABELS}.get(self.cfg.proxy, english.TOPICS)
+        return {"acceptability": english.ACCEPTABILITY_LABELS, "paraphrase": english.PARAPHRASE_LABELS,
+                "sentiment": english.SENTIMENT_LABELS}.get(self.cfg.proxy, english.TOPICS)
 
     def rows(self, split: str) -> list[tuple[str, str]]:
         cfg = self.cfg
@@ -173,6 +175,8 @@ class EnglishProxyTask(Task):
             return english.acceptability_rows(split, size, cfg.data_seed, cfg.fortunes_dir, cfg.changes)
         if cfg.proxy == "paraphrase":
             return english.paraphrase_rows(split, size, cfg.data_seed, cfg.fortunes_dir)
+        if cfg.proxy == "sentiment":
+            return english.sentiment_rows(split, size, cfg.data_seed, cfg.fortunes_dir, cfg.sentiment_threshold)
         return english.topic_rows(split, size, cfg.data_seed, cfg.fortunes_dir)
 
     def load_split(self, split: str) -> list[dict]:

@@ -1,4 +1,5 @@
-"""The English proxy tasks made from fortunes: acceptability (real vs locally disordered) and topic."""
+"""The English proxy tasks made from fortunes: acceptability (real vs locally disordered), topic, paraphrase and the
+silver sentiment proxy."""
 
 from __future__ import annotations
 
@@ -130,3 +131,32 @@ def test_paraphrase_pairs_substitute_wordnet_synonyms_or_pair_another_sentence()
     assert example["input_ids"].count(task.tokenizer.sep_id) == 2 and example["input_ids"][0] == task.tokenizer.cls_id
     with pytest.raises(DataError, match="WordNet not found"):
         english.paraphrase_rows("valid", 4, wordnet_dir="/nonexistent")
+
+
+def test_sentiment_rows_carry_the_sign_of_the_vader_score_beyond_the_threshold():
+    from vaderSentiment.vaderSentiment import SentimentIntensityAnalyzer
+
+    vader = SentimentIntensityAnalyzer()
+    splits = {s: english.sentiment_rows(s, 10_000, seed=0, threshold=0.3) for s in ("train", "valid", "test")}
+    for rows in splits.values():
+        assert Counter(label for _, label in rows)["positive"] == len(rows) // 2 and len(rows) % 2 == 0  # balanced
+    real = set(english._sentences(english.FORTUNES_DIR, 6, 25))
+    for text, label in splits["valid"]:
+        score = vader.polarity_scores(text)["compound"]
+        assert text in real and (score >= 0.3 if label == "positive" else score <= -0.3)
+    texts = {s: {t for t, _ in rows} for s, rows in splits.items()}
+    assert not texts["train"] & texts["valid"] and not texts["train"] & texts["test"] and not texts["valid"] & texts["test"]
+    assert len(splits["train"]) > 1500 and len(splits["test"]) > 200  # the recipe's sizes (README)
+    assert english.sentiment_rows("valid", 40, seed=0) == english.sentiment_rows("valid", 40, seed=0)
+    stricter = english.sentiment_rows("train", 10_000, seed=0, threshold=0.6)
+    assert len(stricter) < len(splits["train"])
+    with pytest.raises(DataError, match="sentiment_threshold"):
+        english.sentiment_rows("train", 10, threshold=1.5)
+
+
+def test_the_sentiment_task_reads_its_labels_in_order():
+    task = EnglishProxyTask(EnglishProxyConfig(proxy="sentiment", num_train=8, num_eval=8),
+                            EnglishPiecesTokenizer(EnglishPiecesConfig(max_pieces=400)))
+    assert task.label_names == ("positive", "negative") and task.num_labels == 2
+    rows = task.rows("valid")
+    assert [e["label"] for e in task.dataset("valid")] == [task.label_names.index(label) for _, label in rows]

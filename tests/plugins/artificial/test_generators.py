@@ -79,6 +79,21 @@ def test_flat_pairs_cross_at_the_rate_of_geometric_distances():
     assert abs(np.mean(distances) - mean) < 0.6
 
 
+def test_the_table_dependency_length_corpora_differ_only_in_distance():
+    """flat_short / flat / flat_long (the table's dependency-length contrast): realized mean distance 2 < 4 < ~13 at
+    the quick length of 62 (a partner past the end closes at the last free position, so 16 is cut short)."""
+    from ssl_universal_plugins.artificial import table
+
+    means = {}
+    for name in ("flat_short", "flat", "flat_long"):
+        options = dict(o.removeprefix("task.").split("=") for o in table.CORPORA[name])
+        assert options.pop("generator") == "flat" and set(options) <= {"mean_distance"}
+        c = corpus(generator="flat", vocab_size=50, length=62, mean_distance=float(options.get("mean_distance", 4.0)))
+        means[name] = np.mean([b - a for i in range(50) for a, b in pairs_of(c.structured(i)[1])])
+    assert abs(means["flat_short"] - 2) < 0.3 and abs(means["flat"] - 4) < 0.5
+    assert 10 < means["flat_long"] < 16
+
+
 def test_nesting_never_crosses_where_flat_does():
     nest = corpus(generator="nesting", vocab_size=50, length=64)
     flat = corpus(generator="flat", vocab_size=50, length=64)

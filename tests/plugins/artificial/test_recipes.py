@@ -18,7 +18,7 @@ def test_defaults_and_presets_load(preset):
     for row in ("most_frequent", "random", "scratch"):
         cfg = load_config([f"recipe={recipe_path('acceptability')}", f"row={row}", *extra])
         assert cfg.model.assignment == row and cfg.task.proxy == "acceptability"
-    for proxy in ("acceptability", "topic"):
+    for proxy in ("acceptability", "topic", "paraphrase", "sentiment"):
         scratch = load_config([f"recipe={recipe_path(proxy)}", "row=scratch", *extra])
         assert scratch.task.proxy == proxy and scratch.tokenizer.max_pieces <= pretrain.task.vocab_size
         if preset != "smoke":  # the scratch row has the pre-trained model's shape
