@@ -110,6 +110,17 @@ def train_or_read(overrides: list[str], folder: Path, *, drop: tuple[str, ...]) 
     return results, True
 
 
+def _run_job(overrides: list[str], folder: str, drop: tuple[str, ...], threads: int | None) -> dict:
+    """:func:`train_or_read` in a worker process (``--jobs N``): its results, with ``trained`` and ``seconds``."""
+    if threads:
+        import torch
+
+        torch.set_num_threads(threads)
+    start = time.perf_counter()
+    results, trained = train_or_read(overrides, Path(folder), drop=drop)
+    return {**results, "_trained": trained, "_seconds": time.perf_counter() - start}
+
+
 def pretrain_overrides(corpus: str, preset: str | None, extra: list[str]) -> list[str]:
     return [f"recipe={recipe_path('pretrain')}", *([f"preset={preset}"] if preset else []), *CORPORA[corpus], *extra]
 
@@ -278,7 +289,10 @@ def main(argv: list[str]) -> int:
     p.add_argument("--seeds", default=None, help="comma-separated fine-tuning seeds (default 0,1,2)")
     p.add_argument("--pretrain-override", action="append", default=[], help="key=value for every pre-training run")
     p.add_argument("-o", "--override", action="append", default=[], help="key=value for every fine-tuning run")
-    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own)")
+    p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own; with --jobs, per job)")
+    p.add_argument("--jobs", type=int, default=1, help="runs side by side in worker processes (default 1: one after another "
+                                                       "in this process); the pre-trainings first, then the fine-tunings; "
+                                                       "logs in OUT/logs")
     p.add_argument("--keep-weights", action="store_true", help="keep the fine-tuning runs' best/ and checkpoints/")
     p.add_argument("--report-only", action="store_true", help="train nothing; print the table of finished runs")
     p.add_argument("--verbose", action="store_true", help="the engine's per-step log")
@@ -309,7 +323,11 @@ def main(argv: list[str]) -> int:
         print(f"pretrain {corpus}: test MLM accuracy {results['test']['mlm_accuracy']:.1f}, perplexity "
               f"{results['test']['perplexity']:.1f}{f' ({time.perf_counter() - t:.0f} s)' if trained else ' (done before)'}", flush=True)
 
-    if not args.report_only:
+    if args.jobs < 1:
+        raise ConfigError(f"artificial-table: --jobs must be >= 1, got {args.jobs}")
+    if not args.report_only and args.jobs > 1:
+        _run_side_by_side(args, out, proxies, corpora, rows, seeds)
+    elif not args.report_only:
         drop = () if args.keep_weights else ("best", "checkpoints")
         for proxy in proxies:
             cells = [("-", "scratch")] + [(c, r) for c in corpora for r in rows]
@@ -344,3 +362,36 @@ def main(argv: list[str]) -> int:
     print(text)
     print(f"wall time of this invocation: {(time.perf_counter() - started) / 60:.1f} min; written {out / 'table.md'}, {png}")
     return 0
+
+
+def _run_side_by_side(args, out: Path, proxies, corpora, rows, seeds) -> None:
+    """``--jobs N``: every pre-training the table needs on N worker processes, then every fine-tuning. The runs and
+    their folders are those of the one-process loop (a finished run is read back, a changed one refused)."""
+    from ssl_universal.jobs import Job, run_jobs
+
+    logs = out / "logs"
+    needed = [c for c in corpora if rows]  # every corpus has a pre-trained row when any row is asked
+    pre = [Job(f"pretrain {c}", _run_job, (pretrain_overrides(c, args.preset, args.pretrain_override),
+                                          str(pretrain_dir(out, c)), ("checkpoints",), args.threads),
+               log_file=logs / f"pretrain_{c}.log") for c in needed]
+
+    def pretrained(_, job, r):
+        print(f"{job.name}: test MLM accuracy {r['test']['mlm_accuracy']:.1f}, perplexity {r['test']['perplexity']:.1f}"
+              + (f" ({r['_seconds']:.0f} s)" if r["_trained"] else " (done before)"), flush=True)
+
+    run_jobs(pre, args.jobs, on_done=pretrained)
+    drop = () if args.keep_weights else ("best", "checkpoints")
+    fine = []
+    for proxy in proxies:
+        for corpus, row in [("-", "scratch")] + [(c, r) for c in corpora for r in rows]:
+            for seed in seeds:
+                name = f"{proxy} {corpus} {row} seed={seed}"
+                fine.append(Job(name, _run_job, (finetune_overrides(out, proxy, corpus, row, seed, args.preset, args.override),
+                                                 str(finetune_dir(out, proxy, corpus, row, seed)), drop, args.threads),
+                                log_file=logs / (name.replace(" ", "_").replace("=", "") + ".log")))
+
+    def finetuned(_, job, r):
+        print(f"{job.name}: test {METRIC} {r['test'][METRIC]:.1f}"
+              + (f" ({r['_seconds']:.0f} s)" if r["_trained"] else " (done before)"), flush=True)
+
+    run_jobs(fine, args.jobs, on_done=finetuned)

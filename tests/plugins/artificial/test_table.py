@@ -63,6 +63,20 @@ def test_the_verb_at_smoke_size_trains_reads_back_and_refuses_a_changed_run(tmp_
         table.main([*argv, "-o", "trainer.lr=0.5"])
 
 
+def test_jobs_side_by_side_make_the_loops_run_folders(tmp_path, capsys):
+    argv = ["--out", str(tmp_path), "--preset", "smoke", "--corpora", "nesting", "--proxies", "topic", "--seeds", "0",
+            "--rows", "most_frequent", "--threads", "1"]
+    assert table.main([*argv, "--jobs", "2"]) == 0
+    printed = capsys.readouterr().out
+    assert "pretrain nesting: test MLM accuracy" in printed and "topic nesting most_frequent seed=0: test accuracy" in printed
+    assert (tmp_path / "logs" / "topic_-_scratch_seed0.log").is_file()  # (one pre-training alone runs in this process)
+    assert (table.finetune_dir(tmp_path, "topic", "nesting", "most_frequent", 0) / "results.json").is_file()
+    assert table.main(argv) == 0  # the one-process loop finds every run finished, with the same config
+    assert capsys.readouterr().out.count("(done before)") == 1 + 2
+    with pytest.raises(ConfigError, match="--jobs"):
+        table.main([*argv, "--jobs", "0"])
+
+
 def test_unknown_names_are_refused(tmp_path):
     with pytest.raises(SystemExit, match="unknown corpus 'nestin'"):
         table.main(["--out", str(tmp_path), "--corpora", "nestin"])
