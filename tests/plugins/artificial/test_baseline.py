@@ -41,5 +41,5 @@ def test_the_table_prints_the_reference_next_to_scratch():
 
 
 def test_an_unknown_proxy_is_refused_by_name():
-    with pytest.raises(ConfigError, match="proxy .sentiment.: expected one of topic"):
-        table.proxy_baseline("sentiment", None, [])
+    with pytest.raises(ConfigError, match="proxy .sst2.: expected one of topic"):
+        table.proxy_baseline("sst2", None, [])
