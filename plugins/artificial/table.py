@@ -370,10 +370,9 @@ def _run_side_by_side(args, out: Path, proxies, corpora, rows, seeds) -> None:
     from ssl_universal.jobs import Job, run_jobs
 
     logs = out / "logs"
-    needed = [c for c in corpora if rows]  # every corpus has a pre-trained row when any row is asked
     pre = [Job(f"pretrain {c}", _run_job, (pretrain_overrides(c, args.preset, args.pretrain_override),
                                           str(pretrain_dir(out, c)), ("checkpoints",), args.threads),
-               log_file=logs / f"pretrain_{c}.log") for c in needed]
+               log_file=logs / f"pretrain_{c}.log") for c in corpora]  # every corpus has pre-trained rows
 
     def pretrained(_, job, r):
         print(f"{job.name}: test MLM accuracy {r['test']['mlm_accuracy']:.1f}, perplexity {r['test']['perplexity']:.1f}"
