@@ -10,6 +10,10 @@ import pytest
 
 REPO = Path(__file__).resolve().parent.parent
 os.environ.setdefault("TOKENIZERS_PARALLELISM", "false")
+if os.environ.get("PYTEST_XDIST_WORKER"):
+    # `pytest -n N`: N worker processes share the cores, so each one's torch (and the subprocesses it starts)
+    # computes on one thread; N workers of the default thread count would oversubscribe the machine.
+    os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 # A toy run small enough for many tests: ~1 s of training.
 TOY_OVERRIDES = [
