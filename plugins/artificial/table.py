@@ -52,11 +52,16 @@ CORPORA: dict[str, list[str]] = {
     # positions, against the default 4 of ``flat``; the same token counts and pairing, only the distances differ.
     "flat_short": ["task.generator=flat", "task.mean_distance=2"],
     "flat_long": ["task.generator=flat", "task.mean_distance=16"],
+    # The same contrast under stack discipline: nesting opens at a free choice with probability 0.3 / 0.7 against
+    # the default 0.5 (tilt-transfer's). At the quick length of 62 that is a realized mean pair distance of about
+    # 2.3 / 7.6 / 19 and a maximum depth of about 4 / 9 / 19 (tests/plugins/artificial/test_generators.py).
+    "nesting_shallow": ["task.generator=nesting", "task.open_prob=0.3"],
+    "nesting_deep": ["task.generator=nesting", "task.open_prob=0.7"],
     "english": ["task.generator=english"],
 }
 #: The order they are trained in: the seed's contrasts first (random vs structured vs shuffled vs real text).
 TRAIN_ORDER = ("uniform", "nesting", "flat", "english", "nesting_shuffled", "flat_shuffled", "unigram", "bigram",
-               "flat_short", "flat_long")
+               "flat_short", "flat_long", "nesting_shallow", "nesting_deep")
 PROXIES = {"topic": "topic", "acceptability": "acceptability", "paraphrase": "paraphrase", "sentiment": "sentiment"}  # proxy → recipe
 CHANCE = {"topic": 100.0 / len(TOPICS), "acceptability": 50.0, "paraphrase": 50.0, "sentiment": 50.0}  # balanced classes
 #: How a proxy is named in the table's header: every one is made by rule; sentiment's labels are a lexicon's (silver).

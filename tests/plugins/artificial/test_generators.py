@@ -94,6 +94,24 @@ def test_the_table_dependency_length_corpora_differ_only_in_distance():
     assert 10 < means["flat_long"] < 16
 
 
+def test_the_table_nesting_depth_corpora_differ_in_distance_and_depth():
+    """nesting_shallow / nesting / nesting_deep (open_prob 0.3 / 0.5 / 0.7) stay well-formed bracket strings while the
+    realized mean pair distance (about 2.3 / 7.6 / 19 at length 62) and the maximum depth grow."""
+    from ssl_universal_plugins.artificial import table
+
+    means, depths = {}, {}
+    for name in ("nesting_shallow", "nesting", "nesting_deep"):
+        options = dict(o.removeprefix("task.").split("=") for o in table.CORPORA[name])
+        assert options.pop("generator") == "nesting" and set(options) <= {"open_prob"}
+        c = corpus(generator="nesting", vocab_size=50, length=62, open_prob=float(options.get("open_prob", 0.5)))
+        partners = [c.structured(i)[1] for i in range(100)]
+        assert all(well_formed(c.structured(i)[0]) for i in range(5))
+        means[name] = np.mean([b - a for p in partners for a, b in pairs_of(p)])
+        depths[name] = np.mean([max(np.cumsum([1 if q > i else -1 for i, q in enumerate(p)])) for p in partners])
+    assert 1.8 < means["nesting_shallow"] < 3 and 6 < means["nesting"] < 9.5 and 15 < means["nesting_deep"] < 24
+    assert depths["nesting_shallow"] < 5 < depths["nesting"] < 11 < depths["nesting_deep"]
+
+
 def test_nesting_never_crosses_where_flat_does():
     nest = corpus(generator="nesting", vocab_size=50, length=64)
     flat = corpus(generator="flat", vocab_size=50, length=64)
