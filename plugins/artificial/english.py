@@ -90,23 +90,44 @@ def _sentences(fortunes_dir: str, min_words: int, max_words: int) -> tuple[str, 
     return tuple(found)
 
 
-def acceptability_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR, changes: int = 1) -> list[tuple[str, str]]:
-    """(sentence, label) pairs, balanced; a sentence is in one split only; an unacceptable one has ``changes`` local changes."""
+def acceptability_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR, changes: int = 1,
+                       minimal_pairs: bool = False) -> list[tuple[str, str]]:
+    """(sentence, label) pairs, balanced; a sentence is in one split only; an unacceptable one has ``changes`` local changes.
+
+    By default each sentence appears once, in one form (alternately). With ``minimal_pairs`` each of ``size // 2``
+    sentences appears in both forms, the original and its changed copy: every word then comes with both labels, so
+    only the order can tell them apart (a sentence that no change alters is skipped for the next one).
+    """
     sentences = _share(list(_sentences(fortunes_dir, 6, 25)), split, seed)
     rng = random.Random(f"{seed}-{split}")
     rows = []
-    for n, sentence in enumerate(sentences[:size]):
-        words = sentence.split()
-        changed = None
-        if n % 2:
+    if minimal_pairs:
+        for sentence in sentences:
+            if len(rows) >= size - 1:
+                break
+            words = sentence.split()
             changed = words
             for _ in range(changes):
                 changed = disorder(changed, rng) or changed
-            if [w.lower() for w in changed] == [w.lower() for w in words]:  # nothing changed, or changes undid each other
-                changed = None
-        rows.append((" ".join(changed), "unacceptable") if changed else (sentence, "acceptable"))
-    if len(rows) < size:
-        raise DataError(f"{fortunes_dir}: only {len(rows)} sentences for the {split} split, asked for {size}; lower task.num_train / num_eval")
+            if [w.lower() for w in changed] != [w.lower() for w in words]:
+                rows += [(sentence, "acceptable"), (" ".join(changed), "unacceptable")]
+        wanted = size - size % 2
+    else:
+        for n, sentence in enumerate(sentences[:size]):
+            words = sentence.split()
+            changed = None
+            if n % 2:
+                changed = words
+                for _ in range(changes):
+                    changed = disorder(changed, rng) or changed
+                if [w.lower() for w in changed] == [w.lower() for w in words]:  # nothing changed, or changes undid each other
+                    changed = None
+            rows.append((" ".join(changed), "unacceptable") if changed else (sentence, "acceptable"))
+        wanted = size
+    if len(rows) < wanted:
+        asked = f"{size // 2} sentences in both forms" if minimal_pairs else f"{size}"
+        raise DataError(f"{fortunes_dir}: only {len(rows)} examples for the {split} split ({len(sentences)} sentences), "
+                        f"asked for {asked}; lower task.num_train / num_eval")
     rng.shuffle(rows)
     return rows
 

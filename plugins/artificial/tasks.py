@@ -151,6 +151,7 @@ class EnglishProxyConfig(TaskConfig):
     num_eval: int = bounded(300, ge=2)  # valid and test examples each
     data_seed: int = 0  # seed of the split and the disordering
     changes: int = bounded(1, ge=1)  # acceptability: local changes (swap / window of 3 shuffled) in an unacceptable sentence
+    minimal_pairs: bool = False  # acceptability: every sentence in both forms (num_train / 2 sentences), so only word order separates the labels
     sentiment_threshold: float = bounded(0.3, gt=0, lt=1)  # sentiment: keep sentences whose VADER compound score is >= this (positive) or <= -this (negative)
     fortunes_dir: str = english.FORTUNES_DIR  # the Debian fortunes folder
 
@@ -172,7 +173,7 @@ class EnglishProxyTask(Task):
         cfg = self.cfg
         size = cfg.num_train if split == "train" else cfg.num_eval
         if cfg.proxy == "acceptability":
-            return english.acceptability_rows(split, size, cfg.data_seed, cfg.fortunes_dir, cfg.changes)
+            return english.acceptability_rows(split, size, cfg.data_seed, cfg.fortunes_dir, cfg.changes, cfg.minimal_pairs)
         if cfg.proxy == "paraphrase":
             return english.paraphrase_rows(split, size, cfg.data_seed, cfg.fortunes_dir)
         if cfg.proxy == "sentiment":

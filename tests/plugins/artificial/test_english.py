@@ -32,6 +32,22 @@ def test_acceptability_pairs_real_sentences_with_local_disorder():
     assert rows != english.acceptability_rows("train", 200, seed=1)
 
 
+def test_minimal_pairs_give_every_sentence_in_both_forms_and_only_order_differs():
+    rows = english.acceptability_rows("valid", 300, seed=0, minimal_pairs=True)
+    assert len(rows) == 300 and Counter(label for _, label in rows) == {"acceptable": 150, "unacceptable": 150}
+    by_words: dict = {}
+    for text, label in rows:
+        by_words.setdefault(tuple(sorted(text.lower().split())), []).append((text, label))
+    assert len(by_words) == 150  # 150 sentences, each as one pair of the same words
+    for pair in by_words.values():
+        assert sorted(label for _, label in pair) == ["acceptable", "unacceptable"] and pair[0][0] != pair[1][0]
+    train = {text for text, label in english.acceptability_rows("train", 400, seed=0, minimal_pairs=True) if label == "acceptable"}
+    assert not train & {text for text, label in rows if label == "acceptable"}  # a sentence is in one split only
+    assert rows == english.acceptability_rows("valid", 300, seed=0, minimal_pairs=True)
+    with pytest.raises(DataError, match="sentences in both forms"):
+        english.acceptability_rows("valid", 10**5, seed=0, minimal_pairs=True)
+
+
 def test_disorder_changes_only_inner_neighbourhoods():
     rng = random.Random(0)
     words = "The quick brown fox jumps over the lazy dog.".split()
