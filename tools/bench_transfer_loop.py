@@ -165,18 +165,27 @@ def selection(cfg: Any, task: Any) -> tuple[str, str]:
     return cfg.trainer.best_metric or task.best_metric, cfg.trainer.best_mode or task.best_mode
 
 
-def run_plain(cfg: Any, task: Any, row: str, seed: int, args: argparse.Namespace, device: torch.device) -> dict:
-    model = plain_model(cfg, task, row, seed).to(device)
-    loader = DataLoader(task.dataset("train"), batch_size=args.batch_size, shuffle=True, collate_fn=task.collate,
-                        generator=torch.Generator().manual_seed(seed))
-    total = args.epochs * len(loader)
+def plain_optimizer(model: nn.Module, lr: float, total: int) -> tuple[torch.optim.Optimizer, Any]:
+    """AdamW (no decay on biases and LayerNorms) and a linear decay to zero after a 10 % warm-up, written out."""
     warmup = int(WARMUP_SHARE * total)
     decay = [p for p in model.parameters() if p.ndim >= 2]
     no_decay = [p for p in model.parameters() if p.ndim < 2]  # biases and LayerNorms
     optimizer = torch.optim.AdamW([{"params": decay, "weight_decay": WEIGHT_DECAY}, {"params": no_decay, "weight_decay": 0.0}],
-                                  lr=ROWS[row][1])
+                                  lr=lr)
     schedule = torch.optim.lr_scheduler.LambdaLR(
         optimizer, lambda step: step / max(1, warmup) if step < warmup else max(0.0, (total - step) / max(1, total - warmup)))
+    return optimizer, schedule
+
+
+def run_plain(cfg: Any, task: Any, row: str, seed: int, args: argparse.Namespace, device: torch.device) -> dict:
+    model = plain_model(cfg, task, row, seed).to(device)
+    # from_pretrained returns the encoder in eval mode: without this its dropout is off for the whole first epoch
+    # (until the first evaluation switches it back), which trains faster early on and is not the recipe.
+    model.train()
+    loader = DataLoader(task.dataset("train"), batch_size=args.batch_size, shuffle=True, collate_fn=task.collate,
+                        generator=torch.Generator().manual_seed(seed))
+    total = args.epochs * len(loader)
+    optimizer, schedule = plain_optimizer(model, ROWS[row][1], total)
     key, mode = selection(cfg, task)
     sign = 1.0 if mode == "max" else -1.0
     best_value, best_state, curve = -math.inf, None, []
