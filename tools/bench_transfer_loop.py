@@ -65,6 +65,7 @@ from torch.utils.data import DataLoader
 from ssl_universal.config import find_recipe, load_config
 from ssl_universal.data.batching import BatchPlan
 from ssl_universal.models.backbone import default_backbone_dir
+from ssl_universal.provenance import run_info
 from ssl_universal.run import build, seed_everything, train
 
 # Row name → (model.assignment of the framework, learning rate of the plain loop).
@@ -242,6 +243,12 @@ class MetricsWatcher(threading.Thread):
         self._done.set()
         self.join()
         self.poll()
+
+
+# The plain loop's revision, recorded in every --out file so that figures from before a fix are told apart from
+# those after it: 1 = the encoder's dropout was off until the first evaluation (``from_pretrained`` returns eval
+# mode); 2 = dropout on from the first step.
+PLAIN_LOOP_VERSION = 2
 
 
 def engine_overrides(recipe: str, row: str, recipe_rows: dict, seed: int, args: argparse.Namespace, steps_per_epoch: int,
@@ -488,7 +495,8 @@ def main(argv: list[str] | None = None) -> int:
     if args.out is not None:
         record = {"args": {k: v if isinstance(v, (int, float, list, type(None))) else str(v) for k, v in vars(args).items()},
                   "device": where, "metric": metric, "best_mode": mode, "steps_per_epoch_engine": steps_per_epoch,
-                  "recipe_rows": sorted(recipe_rows), "runs": runs, "summary": summary, "time_to_target": to_target}
+                  "recipe_rows": sorted(recipe_rows), "runs": runs, "summary": summary, "time_to_target": to_target,
+                  "plain_loop_version": PLAIN_LOOP_VERSION, "provenance": run_info(world_size=1)}
         args.out.write_text(json.dumps(record, indent=1, default=str))
     return 0
 

@@ -30,6 +30,8 @@ def test_every_side_and_row_has_a_score_a_time_and_a_curve(tool, tmp_path, capsy
     out = tmp_path / "bench.json"
     assert tool.main([*TINY, "--out", str(out)]) == 0
     record = json.loads(out.read_text())
+    assert record["plain_loop_version"] == tool.PLAIN_LOOP_VERSION == 2  # dropout on from the first step
+    assert record["provenance"]["torch"] == tool.torch.__version__ and "framework_commit" in record["provenance"]
     runs = record["runs"]
     assert sorted((r["side"], r["row"]) for r in runs) == [("engine", "bert"), ("engine", "rand"),
                                                             ("plain", "bert"), ("plain", "rand")]
