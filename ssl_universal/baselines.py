@@ -1,4 +1,4 @@
-"""``ssl-universal baseline``: the hand-feature references of a sequence-classification recipe, on its own splits.
+"""``ssl-universal baseline``: the hand-feature references of a sequence-classification or -regression recipe, on its own splits.
 
     ssl-universal baseline recipe=dna/splice task.data_dir=data/splice_statlog
     ssl-universal baseline recipe=protein/amp --k 3
@@ -16,11 +16,16 @@ regression on
 
 The inverse regularisation ``C`` of each is chosen on the recipe's validation split from a fixed grid and test is
 scored once; the features are deterministic, so there is no seed spread. Scores are accuracy and macro-F1 (%).
+
+A regression task (``task.regression``, e.g. protein stability and fluorescence, scored by Spearman's rho) gets the
+same features through ridge regression instead, its ``alpha`` chosen by Spearman's rho on valid, and in place of the
+majority class the training mean (a constant: rho undefined, shown as 0, and the MSE of always answering the mean).
 """
 
 from __future__ import annotations
 
 import argparse
+import math
 import sys
 from collections import Counter
 from dataclasses import asdict, dataclass
@@ -105,6 +110,87 @@ def fit_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -> list[Base
     return scores
 
 
+ALPHA_GRID = (0.01, 0.03, 0.1, 0.3, 1.0, 3.0, 10.0, 30.0, 100.0, 300.0)
+
+
+@dataclass
+class RegressionBaselineScore:
+    name: str
+    valid_spearman: float | None  # None: a constant prediction, whose rank correlation is undefined
+    test_spearman: float | None
+    test_mse: float
+    alpha: float | None
+    features: int
+
+
+def _float_labels(labels: list, split: str) -> "np.ndarray":  # noqa: F821 - numpy is imported lazily
+    import numpy as np
+
+    for i, label in enumerate(labels):
+        if isinstance(label, bool) or not isinstance(label, (int, float)):
+            raise DataError(f"{split} example {i}: label {label!r} is not a number; a regression baseline needs numeric labels")
+    values = np.asarray(labels, dtype=float)
+    if not np.all(np.isfinite(values)):
+        raise DataError(f"{split} example {int(np.flatnonzero(~np.isfinite(values))[0])}: label is not finite")
+    return values
+
+
+def fit_regression_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -> list[RegressionBaselineScore]:
+    """``splits`` as for :func:`fit_baselines`, with numeric labels → the training mean and ridge regression on
+    k-mer counts (and on the positional one-hot when every input has one length), alpha chosen on valid by
+    Spearman's rho; rho in [-1, 1] (the task's own ``spearman``), MSE in the labels' units squared."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.linear_model import Ridge
+    from sklearn.preprocessing import OneHotEncoder
+
+    from .metrics import spearman
+
+    if k < 1:
+        raise ConfigError(f"--k {k}: expected k >= 1")
+    y = {s: _float_labels(labels, s) for s, (_, labels) in splits.items()}
+    mean = float(y["train"].mean())
+    scores = [RegressionBaselineScore("training mean", None, None, float(np.mean((y["test"] - mean) ** 2)), None, 0)]
+
+    def rho(gold, predicted) -> float:  # NaN (constant predictions) loses every comparison below
+        return float(spearman(gold.tolist(), predicted.tolist()))
+
+    def fit(name: str, x: dict) -> None:
+        best = None
+        for alpha in ALPHA_GRID:
+            model = Ridge(alpha=alpha).fit(x["train"], y["train"])
+            valid = rho(y["valid"], model.predict(x["valid"]))
+            if best is None or (not math.isnan(valid) and (math.isnan(best[0]) or valid > best[0])):
+                best = (valid, alpha, model)
+        valid, alpha, model = best
+        predicted = model.predict(x["test"])
+        test = rho(y["test"], predicted)
+        scores.append(RegressionBaselineScore(name, None if math.isnan(valid) else valid, None if math.isnan(test) else test,
+                                              float(np.mean((y["test"] - predicted) ** 2)), alpha, x["train"].shape[1]))
+
+    vec = CountVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, k))
+    vec.fit([_kmer_text(r) for r in splits["train"][0]])
+    fit(f"{k}-mer counts (1..{k})", {s: vec.transform([_kmer_text(r) for r in rows]) for s, (rows, _) in splits.items()})
+    lengths = {len(r) for rows, _ in splits.values() for r in rows}
+    if len(lengths) == 1:
+        encoder = OneHotEncoder(handle_unknown="ignore").fit(np.asarray(splits["train"][0]))
+        fit("positional one-hot", {s: encoder.transform(np.asarray(rows)) for s, (rows, _) in splits.items()})
+    return scores
+
+
+def _rho_cell(value: float | None) -> str:
+    return "— (constant)" if value is None else f"{value:.4f}"
+
+
+def regression_markdown(scores: list[RegressionBaselineScore], title: str) -> str:
+    lines = [f"**{title}**", "", "| reference | valid Spearman | test Spearman | test MSE | alpha | features |",
+             "|---|---:|---:|---:|---:|---:|"]
+    for s in scores:
+        lines.append(f"| {s.name} | {_rho_cell(s.valid_spearman)} | {_rho_cell(s.test_spearman)} | {s.test_mse:.4g} | "
+                     f"{'—' if s.alpha is None else f'{s.alpha:g}'} | {s.features} |")
+    return "\n".join(lines) + "\n"
+
+
 def markdown(scores: list[BaselineScore], title: str) -> str:
     lines = [f"**{title}**", "", "| reference | valid acc | test acc | test macro-F1 | C | features |", "|---|---:|---:|---:|---:|---:|"]
     for s in scores:
@@ -138,12 +224,14 @@ def main(argv: list[str] | None = None) -> int:
             raise ConfigError(f"task {cfg.task.name!r} has no symbol tokenizer; the baseline reads symbol sequences")
         specials = set(tokenizer.special_ids) - {tokenizer.unk_id}  # <unk> is a symbol the models see too
         splits = {s: symbol_rows(task, s, specials) for s in ("train", "valid", "test")}
-        scores = fit_baselines(splits, args.k)
+        regression = bool(getattr(task, "regression", False))
+        scores = (fit_regression_baselines if regression else fit_baselines)(splits, args.k)
     except (ConfigError, DataError) as error:
         print(f"error: {error}", file=sys.stderr)
         return 2
     sizes = ", ".join(f"{s} {len(rows)}" for s, (rows, _) in splits.items())
-    print(markdown(scores, f"hand-feature references of {cfg.recipe or cfg.task.name} ({sizes})"))
+    print((regression_markdown if regression else markdown)(
+        scores, f"hand-feature references of {cfg.recipe or cfg.task.name} ({sizes})"))
     if args.json:
         outputs.write({args.json.name: json_text([asdict(s) for s in scores])})
     return 0

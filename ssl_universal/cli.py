@@ -29,8 +29,8 @@ CORE_COMMANDS = {
     "eval-sqa": ("score (spoken) question answering: eval-sqa GOLD.json PRED.json [--lang zh]", "ssl_universal.sqa_eval:main"),
     "representation-similarity": ("linear CKA of two runs' hidden states, layer by layer: RUN_A RUN_B",
                                   "ssl_universal.representations:main"),
-    "baseline": ("hand-feature references of a sequence-classification recipe (majority, k-mer counts, positional "
-                 "one-hot -> logistic regression): baseline recipe=... [key=value ...]", "ssl_universal.baselines:main"),
+    "baseline": ("hand-feature references of a sequence-classification or -regression recipe (majority / mean, k-mer counts, positional "
+                 "one-hot -> logistic / ridge regression): baseline recipe=... [key=value ...]", "ssl_universal.baselines:main"),
     "token-frequencies": ("count a backbone tokenizer's tokens over a corpus (for most/least_frequent)",
                           "ssl_universal.models.token_frequencies:main"),
 }

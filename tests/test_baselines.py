@@ -7,8 +7,8 @@ import random
 
 import pytest
 
-from ssl_universal.baselines import fit_baselines, main
-from ssl_universal.errors import ConfigError
+from ssl_universal.baselines import fit_baselines, fit_regression_baselines, main
+from ssl_universal.errors import ConfigError, DataError
 
 
 def _splits(n_train=300, n_eval=100, length=12, seed=0):
@@ -61,3 +61,40 @@ def test_the_verb_reads_a_recipe_split_and_writes_json(tmp_path, capsys):
 def test_a_task_without_symbol_ids_is_refused(capsys):
     assert main(["recipe=fpt/xor", "preset=smoke"]) == 2
     assert "no symbol tokenizer" in capsys.readouterr().err
+
+
+def _regression_splits(n_train=400, n_eval=150, length=10, seed=0):
+    """Value = the symbol at position 3, plus noise: only the positional reference can read it."""
+    rng = random.Random(seed)
+
+    def rows(n):
+        seqs = [tuple(rng.randrange(1, 5) for _ in range(length)) for _ in range(n)]
+        return seqs, [float(s[3]) + rng.gauss(0, 0.1) for s in seqs]
+
+    return {"train": rows(n_train), "valid": rows(n_eval), "test": rows(n_eval)}
+
+
+def test_regression_references_use_ridge_and_spearman():
+    scores = {s.name: s for s in fit_regression_baselines(_regression_splits(), k=2)}
+    assert set(scores) == {"training mean", "2-mer counts (1..2)", "positional one-hot"}
+    mean, positional = scores["training mean"], scores["positional one-hot"]
+    assert mean.test_spearman is None and mean.valid_spearman is None and mean.alpha is None  # constant: undefined
+    assert positional.test_spearman > 0.9 and positional.alpha is not None  # the value is one position's symbol
+    assert positional.test_mse < 0.5 * mean.test_mse
+    assert scores["2-mer counts (1..2)"].test_spearman < positional.test_spearman
+
+
+def test_regression_labels_must_be_numbers():
+    splits = _regression_splits()
+    splits["valid"][1][4] = "high"
+    with pytest.raises(DataError, match=r"valid example 4: label 'high' is not a number"):
+        fit_regression_baselines(splits)
+
+
+def test_the_verb_runs_regression_recipes(capsys):
+    assert main(["recipe=protein/stability", "preset=smoke", "task.num_train=300", "task.num_eval=100"]) == 0
+    printed = capsys.readouterr().out
+    assert "| reference | valid Spearman | test Spearman | test MSE | alpha | features |" in printed
+    assert "| training mean | — (constant) | — (constant) |" in printed
+    kmers = next(line for line in printed.splitlines() if line.startswith("| 3-mer counts"))
+    assert float(kmers.split("|")[3]) > 0.5  # the value is the hydrophobic share: composition, which 1-mers read
