@@ -56,11 +56,16 @@ def stability(n: int, seed: int, min_length: int = 30, max_length: int = 50) -> 
     return records
 
 
-def fluorescence(n: int, seed: int, length: int = 40, sites: int = 6) -> list[Record]:
-    """Mutants of one parent sequence; each mutation at one of ``sites`` key positions dims it (TAPE-style log values)."""
+def fluorescence(n: int, seed: int, length: int = 40, sites: int = 6, parent_seed: int | None = None) -> list[Record]:
+    """Mutants of one parent sequence; each mutation at one of ``sites`` key positions dims it (TAPE-style log values).
+
+    ``parent_seed`` draws the parent and its key positions (the task itself), ``seed`` the mutants: the splits of one
+    task share ``parent_seed`` and differ in ``seed`` (see :func:`split_records`). ``None``: both from ``seed``.
+    """
+    world = random.Random(f"parent-{seed if parent_seed is None else parent_seed}")
+    parent = _background(world, length)
+    key_positions = world.sample(range(length), sites)
     rng = random.Random(f"fluorescence-{seed}")
-    parent = _background(random.Random(f"parent-{seed}"), length)
-    key_positions = rng.sample(range(length), sites)
     records = []
     for i in range(n):
         residues = list(parent)
@@ -73,3 +78,13 @@ def fluorescence(n: int, seed: int, length: int = 40, sites: int = 6) -> list[Re
 
 
 GENERATORS = {"synthetic_localization": localization, "synthetic_stability": stability, "synthetic_fluorescence": fluorescence}
+SPLIT_OFFSETS = {"train": 0, "valid": 1, "test": 2}
+
+
+def split_records(dataset: str, n: int, data_seed: int, split: str) -> list[Record]:
+    """``n`` records of ``split`` of the generated ``dataset``: each split its own examples (seed ``3 * data_seed +
+    offset``) of one task, i.e. the same rule in every split (fluorescence: the same parent and key positions)."""
+    seed = data_seed * 3 + SPLIT_OFFSETS[split]
+    if dataset == "synthetic_fluorescence":
+        return fluorescence(n, seed=seed, parent_seed=data_seed)
+    return GENERATORS[dataset](n, seed=seed)

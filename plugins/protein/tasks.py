@@ -37,9 +37,7 @@ def _records(task: SymbolSequenceTask, split: str, installed: dict) -> list[Reco
     if cfg.data_dir is not None or cfg.data_file is not None:
         return read_records(cfg, Path(cfg.data_dir or ".").expanduser(), split)
     if cfg.dataset in synthetic.GENERATORS and cfg.dataset in installed.get("generated", ()):
-        size = cfg.num_train if split == "train" else cfg.num_eval
-        offset = {"train": 0, "valid": 1, "test": 2}[split]
-        return synthetic.GENERATORS[cfg.dataset](size, seed=cfg.data_seed * 3 + offset)
+        return synthetic.split_records(cfg.dataset, cfg.num_train if split == "train" else cfg.num_eval, cfg.data_seed, split)
     if cfg.dataset in installed.get("modlamp", ()):
         return read_records(cfg, ensure_modlamp(cfg.dataset, cfg.data_seed), split)
     known = [*installed.get("modlamp", ()), *installed.get("generated", ())]
