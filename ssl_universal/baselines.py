@@ -188,7 +188,17 @@ def regression_markdown(scores: list[RegressionBaselineScore], title: str) -> st
     for s in scores:
         lines.append(f"| {s.name} | {_rho_cell(s.valid_spearman)} | {_rho_cell(s.test_spearman)} | {s.test_mse:.4g} | "
                      f"{'—' if s.alpha is None else f'{s.alpha:g}'} | {s.features} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + edge_note([(s.name, s.alpha) for s in scores], ALPHA_GRID, "alpha")
+
+
+def edge_note(chosen: list[tuple[str, float | None]], grid: tuple[float, ...], name: str) -> str:
+    """A line naming the references whose regularisation was chosen at an end of ``grid`` ('' when none was): the
+    best value may lie beyond it, so the reference may be a little weaker than it could be."""
+    at_edge = [f"{reference} ({name} = {value:g})" for reference, value in chosen if value in (grid[0], grid[-1])]
+    if not at_edge:
+        return ""
+    return (f"\nNote: {', '.join(at_edge)} chose {name} at an end of its grid ({grid[0]:g} … {grid[-1]:g}); "
+            "a value beyond it might score higher on valid.\n")
 
 
 def markdown(scores: list[BaselineScore], title: str) -> str:
@@ -196,7 +206,7 @@ def markdown(scores: list[BaselineScore], title: str) -> str:
     for s in scores:
         lines.append(f"| {s.name} | {s.valid_accuracy:.2f} | {s.test_accuracy:.2f} | {s.test_macro_f1:.2f} | "
                      f"{'—' if s.C is None else f'{s.C:g}'} | {s.features} |")
-    return "\n".join(lines) + "\n"
+    return "\n".join(lines) + "\n" + edge_note([(s.name, s.C) for s in scores], C_GRID, "C")
 
 
 def main(argv: list[str] | None = None) -> int:

@@ -98,3 +98,12 @@ def test_the_verb_runs_regression_recipes(capsys):
     assert "| training mean | — (constant) | — (constant) |" in printed
     kmers = next(line for line in printed.splitlines() if line.startswith("| 3-mer counts"))
     assert float(kmers.split("|")[3]) > 0.5  # the value is the hydrophobic share: composition, which 1-mers read
+
+
+def test_a_choice_at_the_grid_edge_is_flagged():
+    from ssl_universal.baselines import C_GRID, BaselineScore, markdown
+
+    inside = BaselineScore("k", 60.0, 60.0, 60.0, C_GRID[3], 10)
+    assert "Note:" not in markdown([inside], "t")
+    edge = BaselineScore("positional one-hot", 60.0, 60.0, 60.0, C_GRID[0], 10)
+    assert f"positional one-hot (C = {C_GRID[0]:g}) chose C at an end of its grid" in markdown([inside, edge], "t")
