@@ -159,8 +159,13 @@ PARAPHRASE_LABELS = ("paraphrase", "different")
 _TOKEN = re.compile(r"^([A-Za-z]+)([^A-Za-z]*)$")  # a word and what punctuation follows it
 
 
-def substitute(words: list[str], table: dict[str, tuple[str, ...]], rng: random.Random, share: float = 0.5) -> list[str] | None:
-    """The words with about ``share`` of those that have WordNet synonyms (4+ letters) replaced by one; None if none has."""
+def substitute(words: list[str], table: dict[str, tuple[str, ...]], rng: random.Random, share: float = 0.5,
+               foreign: tuple[str, ...] | None = None) -> list[str] | None:
+    """The words with about ``share`` of those that have WordNet synonyms (4+ letters) replaced by one; None if none has.
+
+    ``foreign`` (the table's words in a fixed order): each chosen word is replaced instead by a synonym of another,
+    randomly drawn word of the table that is not the word itself nor one of its synonyms: the same number of
+    changes, made with words of the same kind (WordNet synonyms), but not meaning-preserving."""
     spots = []
     for i, word in enumerate(words):
         m = _TOKEN.match(word)
@@ -171,30 +176,79 @@ def substitute(words: list[str], table: dict[str, tuple[str, ...]], rng: random.
     chosen = [s for s in spots if rng.random() < share] or [rng.choice(spots)]
     out = list(words)
     for i, word, tail in chosen:
-        synonym = rng.choice(table[word.lower()])
+        if foreign is None:
+            synonym = rng.choice(table[word.lower()])
+        else:
+            near = {word.lower(), *table[word.lower()]}
+            while True:
+                synonym = rng.choice(table[rng.choice(foreign)])
+                if synonym not in near:
+                    break
         out[i] = (synonym.capitalize() if word[0].isupper() else synonym) + tail
     return out
 
 
+PARAPHRASE_NEGATIVES = ("random", "overlap", "replaced")
+OVERLAP_CANDIDATES = 256  # sentences of the split an ``overlap`` negative is chosen from
+
+
+def word_set(sentence: str) -> frozenset[str]:
+    """The sentence's words, lowercased, without punctuation: what :func:`word_overlap` compares."""
+    return frozenset(w for w in re.findall(r"[a-z']+", sentence.lower()) if w.strip("'"))
+
+
+def word_overlap(a: str, b: str) -> float:
+    """Jaccard overlap of the two sentences' word sets (0: no word shared, 1: the same words)."""
+    x, y = word_set(a), word_set(b)
+    return len(x & y) / len(x | y) if x | y else 0.0
+
+
 def paraphrase_rows(split: str, size: int, seed: int = 0, fortunes_dir: str = FORTUNES_DIR,
-                    wordnet_dir: str | None = None) -> list[tuple[tuple[str, str], str]]:
+                    wordnet_dir: str | None = None, negatives: str = "random") -> list[tuple[tuple[str, str], str]]:
     """((sentence, second), label) pairs, balanced. ``paraphrase``: the second is the first with WordNet synonyms
     substituted; ``different``: the second is another sentence of the split, with synonyms substituted the same way
-    (so a substitution is no cue). Sentences without a substitutable word are left out (and counted in the error)."""
+    (so a substitution is no cue). Sentences without a substitutable word are left out (and counted in the error).
+
+    ``negatives``: what the second sentence of a ``different`` pair is. ``random``: the next sentence of the shuffled
+    split; ``overlap``: of :data:`OVERLAP_CANDIDATES` unused sentences drawn from the split, the one sharing the most
+    words with the first (Jaccard, :func:`word_overlap`), as MRPC's negatives are lexically close; ``replaced``: the
+    first itself with as many words replaced as a paraphrase gets, but by synonyms of *other* words (see
+    :func:`substitute`), so the two labels share words equally and only whether the new words mean the old ones
+    separates them (README)."""
     from .wordnet import WORDNET_DIR, synonyms
 
+    if negatives not in PARAPHRASE_NEGATIVES:
+        raise DataError(f"paraphrase proxy: task.paraphrase_negatives must be one of {', '.join(PARAPHRASE_NEGATIVES)}, got {negatives!r}")
     table = synonyms(wordnet_dir or WORDNET_DIR)
     sentences = _share(list(_sentences(fortunes_dir, 6, 25)), split, seed)
     rng = random.Random(f"paraphrase-{seed}-{split}")
-    pool = iter(sentences)
+    foreign = tuple(sorted(table)) if negatives == "replaced" else None
+    used: set[int] = set()
+
+    def other_of(i: int) -> str | None:
+        if negatives == "random":
+            j = next((j for j in range(i + 1, len(sentences)) if j not in used), None)
+        else:
+            free = [j for j in range(len(sentences)) if j not in used and j != i]
+            candidates = rng.sample(free, min(OVERLAP_CANDIDATES, len(free)))
+            j = max(candidates, key=lambda c: (word_overlap(sentences[i], sentences[c]), -c), default=None)
+        if j is not None:
+            used.add(j)
+        return None if j is None else sentences[j]
+
     rows, skipped = [], 0
-    for first in pool:
+    for i, first in enumerate(sentences):
         if len(rows) == size:
             break
+        if i in used:
+            continue
+        used.add(i)
         if len(rows) % 2 == 0:
             second = substitute(first.split(), table, rng)
+        elif negatives == "replaced":
+            second = substitute(first.split(), table, rng, foreign=foreign)
         else:
-            other = next(pool, None)
+            other = other_of(i)
             second = substitute(other.split(), table, rng) if other else None
         if second is None:
             skipped += 1

@@ -152,6 +152,7 @@ class EnglishProxyConfig(TaskConfig):
     data_seed: int = 0  # seed of the split and the disordering
     changes: int = bounded(1, ge=1)  # acceptability: local changes (swap / window of 3 shuffled) in an unacceptable sentence
     minimal_pairs: bool = False  # acceptability: every sentence in both forms (num_train / 2 sentences), so only word order separates the labels
+    paraphrase_negatives: str = choice("random", "overlap", "replaced")  # paraphrase: a 'different' pair's second sentence is the next of the split (random), the most word-overlapping of 256 drawn from it (overlap), or the first with as many words replaced by non-synonyms as a paraphrase gets synonyms (replaced: equal overlap)
     sentiment_threshold: float = bounded(0.3, gt=0, lt=1)  # sentiment: keep sentences whose VADER compound score is >= this (positive) or <= -this (negative)
     fortunes_dir: str = english.FORTUNES_DIR  # the Debian fortunes folder
 
@@ -175,7 +176,7 @@ class EnglishProxyTask(Task):
         if cfg.proxy == "acceptability":
             return english.acceptability_rows(split, size, cfg.data_seed, cfg.fortunes_dir, cfg.changes, cfg.minimal_pairs)
         if cfg.proxy == "paraphrase":
-            return english.paraphrase_rows(split, size, cfg.data_seed, cfg.fortunes_dir)
+            return english.paraphrase_rows(split, size, cfg.data_seed, cfg.fortunes_dir, negatives=cfg.paraphrase_negatives)
         if cfg.proxy == "sentiment":
             return english.sentiment_rows(split, size, cfg.data_seed, cfg.fortunes_dir, cfg.sentiment_threshold)
         return english.topic_rows(split, size, cfg.data_seed, cfg.fortunes_dir)

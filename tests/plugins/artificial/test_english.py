@@ -176,3 +176,34 @@ def test_the_sentiment_task_reads_its_labels_in_order():
     assert task.label_names == ("positive", "negative") and task.num_labels == 2
     rows = task.rows("valid")
     assert [e["label"] for e in task.dataset("valid")] == [task.label_names.index(label) for _, label in rows]
+
+
+def test_paraphrase_negatives_random_overlap_and_replaced():
+    from statistics import mean
+
+    from ssl_universal_plugins.artificial.wordnet import synonyms
+
+    table = synonyms()
+
+    def overlaps(rows):
+        return {label: mean(english.word_overlap(a, b) for (a, b), lab in rows if lab == label)
+                for label in english.PARAPHRASE_LABELS}
+
+    random_rows = english.paraphrase_rows("valid", 80, seed=0)
+    assert random_rows == english.paraphrase_rows("valid", 80, seed=0, negatives="random")  # the default, unchanged
+    near = english.paraphrase_rows("valid", 80, seed=0, negatives="overlap")
+    assert near == english.paraphrase_rows("valid", 80, seed=0, negatives="overlap")  # deterministic
+    assert overlaps(near)["different"] > overlaps(random_rows)["different"] + 0.05  # lexically closer negatives
+    replaced = english.paraphrase_rows("valid", 80, seed=0, negatives="replaced")
+    assert Counter(label for _, label in replaced) == {"paraphrase": 40, "different": 40}
+    ov = overlaps(replaced)
+    assert abs(ov["paraphrase"] - ov["different"]) < 0.1  # word overlap no longer tells the labels apart
+    for (first, second), label in replaced:
+        a, b = first.split(), second.split()
+        assert len(a) == len(b)  # one word for one word, in place, for both labels
+        changed = [(x.strip(".,;:!?'\"").lower(), y.strip(".,;:!?'\"").lower()) for x, y in zip(a, b) if x != y]
+        assert changed
+        if label == "different":  # replaced by a word that is neither the word nor one of its synonyms
+            assert all(y != x and y not in table[x] for x, y in changed), changed
+    with pytest.raises(DataError, match="paraphrase_negatives must be one of random, overlap, replaced"):
+        english.paraphrase_rows("valid", 4, negatives="nearest")
