@@ -205,9 +205,7 @@ def build_report(
         if named:
             notes.append(f"ignored varying path keys {named}; pass --rows to group by them")
         row_keys = [k for k in varying if k not in replicate and k not in paths_varying]
-    pooled = [k for k in varying if k not in row_keys and k not in replicate and not _is_path_key(k)]
-    if pooled:
-        notes.append(f"keys {pooled} also vary and are pooled into the replicates")
+    others = [k for k in varying if k not in row_keys and k not in replicate and not _is_path_key(k)]
     if split is None:
         split = "test" if all(split_metrics(r, "test") is not None for r in runs) else "valid"
     if split not in ("test", "valid"):
@@ -232,6 +230,14 @@ def build_report(
     groups: dict[tuple, list[Run]] = {}
     for run in runs:
         groups.setdefault(tuple(run.config.get(k) for k in row_keys), []).append(run)
+    # A key that varies only from row to row (a recipe row's own lr or assignment) is part of the row; one that
+    # varies inside a row mixes different settings into that row's replicates.
+    pooled = [k for k in others if any(len({repr(r.config.get(k)) for r in members}) > 1 for members in groups.values())]
+    with_rows = [k for k in others if k not in pooled]
+    if pooled:
+        notes.append(f"keys {pooled} also vary within rows and are pooled into the replicates")
+    if with_rows:
+        notes.append(f"keys {with_rows} vary with the rows (one value per row)")
     table = [Row(values=key, runs=members,
                  stats={m: mean_std([per_run[r.path][m] for r in members]) for m in metrics})
              for key, members in groups.items()]

@@ -81,7 +81,7 @@ def test_explicit_rows_and_ignore(sweep):
     by_seed = build_report([sweep], rows=["seed"])
     assert [row.values for row in by_seed.rows] == [(0,), (1,), (2,)]
     assert by_seed.rows[0].stats["accuracy"][0] == pytest.approx(65.0)
-    assert any("model.assignment" in note for note in by_seed.notes)  # pooled, and said so
+    assert any("model.assignment" in note and "within rows and are pooled" in note for note in by_seed.notes)
     pooled = build_report([sweep], ignore=["model.assignment"])
     assert pooled.row_keys == [] and len(pooled.rows) == 1 and pooled.rows[0].stats["accuracy"][2] == 6
 
@@ -158,3 +158,16 @@ def test_a_row_whose_runs_all_predict_one_class_is_flagged(tmp_path):
     flagged = [n for n in report.notes if "predicts a single class" in n]
     assert len(flagged) == 1 and "model.assignment=scratch" in flagged[0]  # one collapsed seed of random is no row
     assert "predicted_classes" not in report.metrics  # a diagnostic, not a column
+
+
+def test_a_key_set_by_the_row_is_noted_as_the_rows_not_as_pooled(sweep):
+    # A recipe's `row=` sets its own assignment and lr: grouping by `row`, those keys take one value per row.
+    for folder in sorted(p for p in sweep.iterdir() if p.is_dir()):
+        config = yaml.safe_load((folder / "config.yaml").read_text())
+        config["row"] = {"random": "bert", "reinit": "re_emb"}[config["model"]["assignment"]]
+        config["lr"] = 1e-4 if config["row"] == "bert" else 3e-4
+        (folder / "config.yaml").write_text(yaml.safe_dump(config))
+    report = build_report([sweep], rows=["row"])
+    assert [row.values for row in report.rows] == [("bert",), ("re_emb",)]
+    assert not any("pooled" in note for note in report.notes), report.notes
+    assert any("['lr', 'model.assignment'] vary with the rows" in note for note in report.notes), report.notes
