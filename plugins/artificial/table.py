@@ -355,7 +355,9 @@ def main(argv: list[str]) -> int:
     corpora = [c for c in CORPORA if c in corpora]  # the table's order, whatever order they were trained in
     accuracies = read_accuracies(out, proxies, corpora, seeds)
     header = (f"# Artificial-data transfer to English proxies (preset {args.preset or 'none (default size)'}; fine-tuning seeds "
-              f"{', '.join(map(str, seeds))}; one pre-training per corpus)")
+              f"{', '.join(map(str, seeds))}; one pre-training per corpus"
+              + "".join(f"; {name} overrides: {' '.join(given)}" for name, given in
+                        (("pre-training", args.pretrain_override), ("fine-tuning", args.override)) if given) + ")")
     baselines = {p: proxy_baseline(p, args.preset, args.override) for p in proxies}
     text = render(accuracies, proxies, corpora, seeds, header=header, pretraining=pretraining, rows=rows, baselines=baselines)
     pre_s, pre_n, fine_s, fine_n = cpu_seconds(out, proxies, corpora, seeds, rows)

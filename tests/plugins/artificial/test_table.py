@@ -97,3 +97,7 @@ def test_the_quick_preset_chooses_its_table_and_sums_the_cpu_time(tmp_path):
     assert "| flat_shuffled | most_frequent |" in text and "| unigram |" not in text and "| random |" not in text
     assert f"| (chance) | — | {100 / len(table.TOPICS):.1f} | " in text and "2 pre-trainings 81 s" in text
     assert set(quick["corpora"]) <= set(table.CORPORA) and set(quick["proxies"]) <= set(table.PROXIES)
+    assert "overrides" not in text.splitlines()[0]
+    # the overrides a table was made with are in its header, so two tables of one proxy are told apart
+    assert table.main(["--out", str(tmp_path), "--preset", "quick", "--report-only", "-o", "trainer.lr=3e-4"]) == 0
+    assert "; fine-tuning overrides: trainer.lr=3e-4)" in (tmp_path / "table.md").read_text().splitlines()[0]
