@@ -123,7 +123,7 @@ class RegressionBaselineScore:
     features: int
 
 
-def _float_labels(labels: list, split: str) -> "np.ndarray":  # noqa: F821 - numpy is imported lazily
+def _float_labels(labels: list, split: str):  # -> numpy array (numpy is imported lazily)
     import numpy as np
 
     for i, label in enumerate(labels):
