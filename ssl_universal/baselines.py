@@ -77,12 +77,26 @@ def fit_logistic(x: dict, y: dict, grid=C_GRID):
     return best
 
 
+def feature_sets(splits: dict[str, tuple[list, list]], k: int) -> list[tuple[str, dict]]:
+    """The references' inputs, fitted on train: ``k``-mer counts, and the positional one-hot when every input of
+    every split has one length; each as (name, {split: sparse matrix})."""
+    import numpy as np
+    from sklearn.feature_extraction.text import CountVectorizer
+    from sklearn.preprocessing import OneHotEncoder
+
+    vec = CountVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, k))
+    vec.fit([_kmer_text(r) for r in splits["train"][0]])
+    out = [(f"{k}-mer counts (1..{k})", {s: vec.transform([_kmer_text(r) for r in rows]) for s, (rows, _) in splits.items()})]
+    if len({len(r) for rows, _ in splits.values() for r in rows}) == 1:
+        encoder = OneHotEncoder(handle_unknown="ignore").fit(np.asarray(splits["train"][0]))
+        out.append(("positional one-hot", {s: encoder.transform(np.asarray(rows)) for s, (rows, _) in splits.items()}))
+    return out
+
+
 def fit_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -> list[BaselineScore]:
     """``splits``: {train|valid|test: (symbol-id tuples, labels)} → the scores of the three references."""
     import numpy as np
-    from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.metrics import f1_score
-    from sklearn.preprocessing import OneHotEncoder
 
     if k < 1:
         raise ConfigError(f"--k {k}: expected k >= 1")
@@ -100,13 +114,8 @@ def fit_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -> list[Base
                                     100.0 * f1_score(y["test"], predicted, average="macro", zero_division=0), c,
                                     x["train"].shape[1]))
 
-    vec = CountVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, k))
-    vec.fit([_kmer_text(r) for r in splits["train"][0]])
-    fit(f"{k}-mer counts (1..{k})", {s: vec.transform([_kmer_text(r) for r in rows]) for s, (rows, _) in splits.items()})
-    lengths = {len(r) for rows, _ in splits.values() for r in rows}
-    if len(lengths) == 1:
-        encoder = OneHotEncoder(handle_unknown="ignore").fit(np.asarray(splits["train"][0]))
-        fit("positional one-hot", {s: encoder.transform(np.asarray(rows)) for s, (rows, _) in splits.items()})
+    for name, x in feature_sets(splits, k):
+        fit(name, x)
     return scores
 
 
@@ -140,9 +149,7 @@ def fit_regression_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -
     k-mer counts (and on the positional one-hot when every input has one length), alpha chosen on valid by
     Spearman's rho; rho in [-1, 1] (the task's own ``spearman``), MSE in the labels' units squared."""
     import numpy as np
-    from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.linear_model import Ridge
-    from sklearn.preprocessing import OneHotEncoder
 
     from .metrics import spearman
 
@@ -168,13 +175,8 @@ def fit_regression_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -
         scores.append(RegressionBaselineScore(name, None if math.isnan(valid) else valid, None if math.isnan(test) else test,
                                               float(np.mean((y["test"] - predicted) ** 2)), alpha, x["train"].shape[1]))
 
-    vec = CountVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, k))
-    vec.fit([_kmer_text(r) for r in splits["train"][0]])
-    fit(f"{k}-mer counts (1..{k})", {s: vec.transform([_kmer_text(r) for r in rows]) for s, (rows, _) in splits.items()})
-    lengths = {len(r) for rows, _ in splits.values() for r in rows}
-    if len(lengths) == 1:
-        encoder = OneHotEncoder(handle_unknown="ignore").fit(np.asarray(splits["train"][0]))
-        fit("positional one-hot", {s: encoder.transform(np.asarray(rows)) for s, (rows, _) in splits.items()})
+    for name, x in feature_sets(splits, k):
+        fit(name, x)
     return scores
 
 
