@@ -19,7 +19,8 @@ scored once; the features are deterministic, so there is no seed spread. Scores 
 
 A regression task (``task.regression``, e.g. protein stability and fluorescence, scored by Spearman's rho) gets the
 same features through ridge regression instead, its ``alpha`` chosen by Spearman's rho on valid, and in place of the
-majority class the training mean (a constant: rho undefined, shown as 0, and the MSE of always answering the mean).
+majority class the training mean (a constant: rho undefined, shown as "— (constant)", and the MSE of always
+answering the mean).
 """
 
 from __future__ import annotations
@@ -84,6 +85,8 @@ def feature_sets(splits: dict[str, tuple[list, list]], k: int) -> list[tuple[str
     from sklearn.feature_extraction.text import CountVectorizer
     from sklearn.preprocessing import OneHotEncoder
 
+    if k < 1:
+        raise ConfigError(f"--k {k}: expected k >= 1")
     vec = CountVectorizer(token_pattern=r"\S+", lowercase=False, ngram_range=(1, k))
     vec.fit([_kmer_text(r) for r in splits["train"][0]])
     out = [(f"{k}-mer counts (1..{k})", {s: vec.transform([_kmer_text(r) for r in rows]) for s, (rows, _) in splits.items()})]
@@ -98,8 +101,6 @@ def fit_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -> list[Base
     import numpy as np
     from sklearn.metrics import f1_score
 
-    if k < 1:
-        raise ConfigError(f"--k {k}: expected k >= 1")
     y = {s: np.asarray(labels) for s, (_, labels) in splits.items()}
     majority = Counter(y["train"].tolist()).most_common(1)[0][0]
     scores = [BaselineScore("majority", 100.0 * float(np.mean(y["valid"] == majority)),
@@ -153,8 +154,6 @@ def fit_regression_baselines(splits: dict[str, tuple[list, list]], k: int = 3) -
 
     from .metrics import spearman
 
-    if k < 1:
-        raise ConfigError(f"--k {k}: expected k >= 1")
     y = {s: _float_labels(labels, s) for s, (_, labels) in splits.items()}
     mean = float(y["train"].mean())
     scores = [RegressionBaselineScore("training mean", None, None, float(np.mean((y["test"] - mean) ** 2)), None, 0)]
