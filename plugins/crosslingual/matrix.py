@@ -47,8 +47,9 @@ def evaluate_on(run_dir: Path, overrides: list[str], split: str = "test") -> dic
 
 
 def score_transfer(run_dir: str | Path, *, task: str, pretrain: str, train_language: str, seed: int,
-                   data_root: str | Path, test_languages: Iterable[str]) -> dict:
-    """Evaluate ``run_dir``'s best weights on the test split of each language under ``data_root/<lang>``."""
+                   data_root: str | Path, test_languages: Iterable[str], pretrain_seed: int | None = None) -> dict:
+    """Evaluate ``run_dir``'s best weights on the test split of each language under ``data_root/<lang>``;
+    ``pretrain_seed``: the seed of the pre-training it fine-tuned (recorded, when known)."""
     run_dir = Path(run_dir)
     scores = {}
     for language in test_languages:
@@ -58,6 +59,8 @@ def score_transfer(run_dir: str | Path, *, task: str, pretrain: str, train_langu
         result = evaluate_on(run_dir, overrides)
         scores[language] = {m: float(result[m]) for m in METRICS[task]}
     record = {"task": task, "pretrain": pretrain, "train_language": train_language, "seed": seed, "scores": scores}
+    if pretrain_seed is not None:
+        record["pretrain_seed"] = pretrain_seed
     (run_dir / TRANSFER_FILE).write_text(json.dumps(record, indent=1))
     return record
 

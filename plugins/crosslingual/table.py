@@ -10,7 +10,9 @@ language(s) → test on Chinese). ``fake``: pre-train on English + Fake-English 
 (the same English half, same vocabulary) or nothing; fine-tune on one, test on both. Every step is a run folder under
 ``--out``; a finished one is reused, so an interrupted table continues where it stopped. Seed ``s`` of the table is a
 whole pipeline: pre-training with seed ``s`` (``OUT/pretrain/<name>/seed<s>``), then fine-tuning with seed ``s`` on it,
-so the ± covers both. ``--jobs N`` runs N runs side by side (all pre-trainings first, then all fine-tunes; logs in
+so the ± covers both. ``--pretrain-seed S`` instead pre-trains each backbone once, with seed ``S``, and fine-tunes every
+seed on it (the ± then covers fine-tuning only; the runs go to ``OUT/finetune_pretrain<S>/``, apart from the per-seed
+ones, and the table says which it is). ``--jobs N`` runs N runs side by side (all pre-trainings first, then all fine-tunes; logs in
 ``OUT/logs/``, the fake table's fine-tunes in ``OUT/fake/logs/``). ``--backbone`` replaces the multilingual pre-training with a Hugging Face folder (e.g. mBERT),
 the same folder for every seed, for the full-scale table.
 """
@@ -116,9 +118,9 @@ def pretrain_overrides(sizes: dict, corpus_dir: Path, vocab_dir: Path, seed: int
 
 
 def _finetune(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str], seed: int,
-              data: Path, out: Path, sizes: dict, threads: int, extra: list[str]) -> None:
+              data: Path, root: Path, sizes: dict, threads: int, extra: list[str], pretrain_seed: int | None = None) -> None:
     """Fine-tune ``task`` on ``train_language`` and score the run on every test language (``transfer.json``)."""
-    run_dir = finetune_root(out, extra) / task / label / train_language / f"seed{seed}"
+    run_dir = root / task / label / train_language / f"seed{seed}"
     if (run_dir / "transfer.json").is_file():
         return
     preset = [f"preset={sizes['finetune_preset']}"] if sizes["finetune_preset"] else []
@@ -126,28 +128,40 @@ def _finetune(task: str, backbone: Path, row: str, label: str, train_language: s
     _train(task, [*preset, f"row={row}", f"model.backbone={backbone}", f"task.data_dir={data / task / train_language}",
                   f"seed={seed}", f"trainer.threads={threads}", *lang, *extra], run_dir)
     score_transfer(run_dir, task=task, pretrain=label, train_language=train_language, seed=seed, data_root=data / task,
-                   test_languages=test_languages)
+                   test_languages=test_languages, pretrain_seed=seed if pretrain_seed is None else pretrain_seed)
 
 
 def _finetune_job(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str],
-                  seed: int, data: Path, out: Path, sizes: dict, threads: int, extra: list[str]) -> Job | None:
+                  seed: int, data: Path, out: Path, sizes: dict, threads: int, extra: list[str],
+                  pretrain_seed: int | None = None) -> Job | None:
     """:func:`_finetune` as a job, None when its run is scored already."""
-    run_dir = finetune_root(out, extra) / task / label / train_language / f"seed{seed}"
+    root = finetune_root(out, extra, pretrain_seed)
+    run_dir = root / task / label / train_language / f"seed{seed}"
     if (run_dir / "transfer.json").is_file():
         return None
-    name = f"{task} {label} {train_language} seed {seed}"
-    return Job(name, _finetune, (task, backbone, row, label, train_language, test_languages, seed, data, out, sizes,
-                                 threads, extra), log_file=out / "logs" / (re.sub(r"[^A-Za-z0-9+_.-]+", "_", name) + ".log"))
+    name = f"{task} {label} {train_language} seed {seed}" + ("" if pretrain_seed is None else f" on pretrain seed {pretrain_seed}")
+    return Job(name, _finetune, (task, backbone, row, label, train_language, test_languages, seed, data, root, sizes,
+                                 threads, extra, pretrain_seed),
+               log_file=out / "logs" / (re.sub(r"[^A-Za-z0-9+_.-]+", "_", name) + ".log"))
 
 
 def _run(jobs: list[Job | None], workers: int) -> None:
     run_jobs([job for job in jobs if job is not None], workers)
 
 
-def finetune_root(out: Path, overrides: list[str]) -> Path:
-    """Where the fine-tuning runs go: other ``--finetune-override`` values get their own folder, never a finished run's."""
+def finetune_root(out: Path, overrides: list[str], pretrain_seed: int | None = None) -> Path:
+    """Where the fine-tuning runs go: other ``--finetune-override`` values get their own folder, never a finished run's;
+    so do the runs that share one pre-training (``--pretrain-seed``), never mixed with those on per-seed pre-trainings."""
     tag = "_".join(re.sub(r"[^A-Za-z0-9_.=-]+", "_", o) for o in overrides)
-    return out / "finetune" / tag if tag else out / "finetune"
+    root = out / ("finetune" if pretrain_seed is None else f"finetune_pretrain{pretrain_seed}")
+    return root / tag if tag else root
+
+
+def seeds_note(seeds: str, pretrain_seed: int | None) -> str:
+    """What the ± of a table covers, for its footer."""
+    if pretrain_seed is None:
+        return f"seeds {seeds}: fine-tuning seed s on the pre-training of seed s, so the ± covers both"
+    return f"fine-tuning seeds {seeds} on one pre-training per backbone (seed {pretrain_seed}), so the ± covers fine-tuning only"
 
 
 def transfer_tables(records: list[dict]) -> str:
@@ -203,24 +217,31 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--threads", type=int, default=1, help="torch threads per run")
     parser.add_argument("--jobs", type=int, default=1,
                         help="runs side by side on this many worker processes (jobs x threads <= cores; logs: OUT/logs/)")
+    parser.add_argument("--pretrain-seed", type=int, default=None,
+                        help="pre-train each backbone once with this seed and fine-tune every --seeds seed on it "
+                             "(default: seed s fine-tunes on the pre-training of seed s)")
     parser.add_argument("--backbone", default=None, help="transfer: a Hugging Face folder instead of our pre-training")
     parser.add_argument("--qa-languages", default=",".join(QA_LANGUAGES))
     parser.add_argument("--finetune-override", action="append", default=[], help="key=value for every fine-tuning run")
     parser.add_argument("--report-only", action="store_true", help="print the table from the runs under --out; train nothing")
     args = parser.parse_args(argv)
+    if args.backbone and args.pretrain_seed is not None:
+        parser.error("--pretrain-seed chooses among our pre-trainings; with --backbone there is none")
     sizes = PRESETS[args.preset]
     seeds = [int(s) for s in args.seeds.split(",")]
+    pre = args.pretrain_seed
+    pretrain_seeds = seeds if pre is None else [pre]
     out = args.out
     data = out / "data"
     start = time.time()
     if args.report_only:
         if args.table == "transfer":
-            text = transfer_tables(find_transfer_records([finetune_root(out, args.finetune_override)], exclude_below=True))
+            text = transfer_tables(find_transfer_records([finetune_root(out, args.finetune_override, pre)], exclude_below=True))
             text += "\n\n" + reference_tables(data, args.qa_languages.split(","), POS_LANGUAGES)
         else:
-            text = fake_table(find_transfer_records([finetune_root(out / "fake", args.finetune_override)], exclude_below=True))
+            text = fake_table(find_transfer_records([finetune_root(out / "fake", args.finetune_override, pre)], exclude_below=True))
             text += "\n\n" + reference_tables(out / "data_fake", ["en", "fake"], ["en", "fake"])
-        print(text)
+        print(text + f"\n\n({seeds_note('as found in the run folders', pre)})")
         return 0
     if args.table == "transfer":
         qa_languages = args.qa_languages.split(",")
@@ -236,14 +257,14 @@ def main(argv: list[str]) -> int:
         jobs = [("pos", lang, POS_LANGUAGES) for lang in POS_LANGUAGES]
         jobs += [("qa", lang, qa_languages) for lang in [*qa_languages[:2], "en+zh", *qa_languages[2:]]]
         if not args.backbone:
-            _run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in seeds], args.jobs)
-        backbones = {seed: Path(args.backbone) if args.backbone else pretrain_dir(out, "multi", seed) / "best" / "hf"
-                     for seed in seeds}
+            _run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in pretrain_seeds], args.jobs)
+        backbones = {seed: Path(args.backbone) if args.backbone else
+                     pretrain_dir(out, "multi", seed if pre is None else pre) / "best" / "hf" for seed in seeds}
         _run([_finetune_job(task, backbones[seed], row, label, language, tests, seed, data, out, sizes, args.threads,
-                            args.finetune_override)
+                            args.finetune_override, pre)
               for task, language, tests in jobs for seed in seeds
               for label, row in (("multilingual", "pretrained"), ("none", "scratch"))], args.jobs)
-        records = find_transfer_records([finetune_root(out, args.finetune_override)], exclude_below=True)
+        records = find_transfer_records([finetune_root(out, args.finetune_override, pre)], exclude_below=True)
         text = transfer_tables(records) + "\n\n" + reference_tables(data, qa_languages, POS_LANGUAGES)
     else:
         fake_data = out / "data_fake"
@@ -252,23 +273,23 @@ def main(argv: list[str]) -> int:
                                                           "test": sizes["eval_items"]})
             write_pos(fake_data / "pos", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                             "test": sizes["eval_items"]})
-        _run([job for seed in seeds for job in (
+        _run([job for seed in pretrain_seeds for job in (
             _pretrain_job("enfake", ["en", "fake"], out, sizes, args.threads, seed),
             _pretrain_job("en", ["en"], out, sizes, args.threads, seed, vocab_from="enfake", corpus_languages=["en", "fake"]))],
              args.jobs)
         finetunes = []
         for seed in seeds:
-            enfake, english = (pretrain_dir(out, name, seed) / "best" / "hf" for name in ("enfake", "en"))
+            enfake, english = (pretrain_dir(out, name, seed if pre is None else pre) / "best" / "hf" for name in ("enfake", "en"))
             for label, backbone, row in (("en+fake", enfake, "pretrained"), ("en", english, "pretrained"), ("none", enfake, "scratch")):
                 for task in ("qa", "pos"):
                     for language in ("en", "fake"):
                         finetunes.append(_finetune_job(task, backbone, row, label, language, ["en", "fake"], seed, fake_data,
-                                                       out / "fake", sizes, args.threads, args.finetune_override))
+                                                       out / "fake", sizes, args.threads, args.finetune_override, pre))
         _run(finetunes, args.jobs)
-        records = find_transfer_records([finetune_root(out / "fake", args.finetune_override)], exclude_below=True)
+        records = find_transfer_records([finetune_root(out / "fake", args.finetune_override, pre)], exclude_below=True)
         text = fake_table(records) + "\n\n" + reference_tables(fake_data, ["en", "fake"], ["en", "fake"])
     minutes = (time.time() - start) / 60
-    text += f"\n\n(seeds {args.seeds}; preset {args.preset}; {minutes:.1f} min wall for this call)"
+    text += f"\n\n({seeds_note(args.seeds, pre)}; preset {args.preset}; {minutes:.1f} min wall for this call)"
     (out / f"table_{args.table}.md").write_text(text + "\n", encoding="utf-8")
     print("\n" + text)
     return 0

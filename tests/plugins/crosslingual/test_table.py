@@ -127,3 +127,30 @@ def test_the_table_hands_every_unfinished_run_to_the_job_runner_pretrainings_fir
     assert finetunes[0].name == "pos multilingual en seed 0"
     assert len({j.log_file for j in [*pretrain, *finetunes]}) == len(pretrain) + len(finetunes)
     assert all(j.log_file.parent == tmp_path / "logs" for j in [*pretrain, *finetunes])
+
+
+def test_one_shared_pretraining_fine_tunes_every_seed_in_its_own_folder(tmp_path, monkeypatch, capsys):
+    batches = []
+    monkeypatch.setattr(table, "_run", lambda jobs, workers: batches.append([j for j in jobs if j is not None]))
+    monkeypatch.setattr(table, "write_qa", lambda *a, **k: None)
+    monkeypatch.setattr(table, "write_pos", lambda *a, **k: None)
+    monkeypatch.setattr(table, "_corpus_and_vocabulary", lambda name, *a, **k: (tmp_path / "c" / name, tmp_path / "v" / name))
+    # a finished run of the per-seed table is not a run of the shared one: it is neither reused nor overwritten
+    per_seed = tmp_path / "finetune" / "pos" / "none" / "en" / "seed1"
+    per_seed.mkdir(parents=True)
+    (per_seed / "transfer.json").write_text(json.dumps({"task": "pos", "pretrain": "none", "train_language": "en", "seed": 1,
+                                                         "scores": {"en": {"accuracy": 50.0}}}))
+    table.main(["--table", "transfer", "--preset", "smoke", "--seeds", "0,1,2", "--pretrain-seed", "0", "--out", str(tmp_path),
+                "--qa-languages", "en"])
+    pretrain, finetunes = batches
+    assert [j.name for j in pretrain] == ["pretrain multi seed 0"]
+    assert len(finetunes) == 4 * 3 * 2  # POS en/tr, QA en/en+zh; 3 seeds; 2 rows: nothing reused
+    shared = tmp_path / "pretrain" / "multi" / "seed0" / "best" / "hf"
+    assert {j.args[1] for j in finetunes} == {shared}  # every seed fine-tunes the one pre-training
+    roots = {j.args[8] for j in finetunes}
+    assert roots == {tmp_path / "finetune_pretrain0"}
+    assert "pos none en seed 1 on pretrain seed 0" in [j.name for j in finetunes]
+    assert "the ± covers fine-tuning only" in capsys.readouterr().out
+    assert (per_seed / "transfer.json").is_file()
+    with pytest.raises(SystemExit):
+        table.main(["--table", "transfer", "--out", str(tmp_path), "--pretrain-seed", "0", "--backbone", str(tmp_path)])
