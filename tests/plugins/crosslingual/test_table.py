@@ -107,12 +107,18 @@ def test_the_quick_presets_are_the_measured_ones_the_readme_reports():
     assert table.PRESETS["quick"]["pretrain_preset"] == table.PRESETS["quick"]["finetune_preset"] == "quick"
 
 
-def test_the_table_hands_every_unfinished_run_to_the_job_runner_pretrainings_first(tmp_path, monkeypatch):
+def _dry_table(tmp_path, monkeypatch) -> list:
+    """The table with its job runner and data writers replaced: the (workers, jobs) batches it would run."""
     batches = []
     monkeypatch.setattr(table, "_run", lambda jobs, workers: batches.append((workers, [j for j in jobs if j is not None])))
     monkeypatch.setattr(table, "write_qa", lambda *a, **k: None)
     monkeypatch.setattr(table, "write_pos", lambda *a, **k: None)
     monkeypatch.setattr(table, "_corpus_and_vocabulary", lambda name, *a, **k: (tmp_path / "c" / name, tmp_path / "v" / name))
+    return batches
+
+
+def test_the_table_hands_every_unfinished_run_to_the_job_runner_pretrainings_first(tmp_path, monkeypatch):
+    batches = _dry_table(tmp_path, monkeypatch)
     finished = tmp_path / "finetune" / "pos" / "none" / "en" / "seed1"
     finished.mkdir(parents=True)
     (finished / "transfer.json").write_text(json.dumps({"task": "pos", "pretrain": "none", "train_language": "en", "seed": 1,
@@ -130,11 +136,7 @@ def test_the_table_hands_every_unfinished_run_to_the_job_runner_pretrainings_fir
 
 
 def test_one_shared_pretraining_fine_tunes_every_seed_in_its_own_folder(tmp_path, monkeypatch, capsys):
-    batches = []
-    monkeypatch.setattr(table, "_run", lambda jobs, workers: batches.append([j for j in jobs if j is not None]))
-    monkeypatch.setattr(table, "write_qa", lambda *a, **k: None)
-    monkeypatch.setattr(table, "write_pos", lambda *a, **k: None)
-    monkeypatch.setattr(table, "_corpus_and_vocabulary", lambda name, *a, **k: (tmp_path / "c" / name, tmp_path / "v" / name))
+    batches = _dry_table(tmp_path, monkeypatch)
     # a finished run of the per-seed table is not a run of the shared one: it is neither reused nor overwritten
     per_seed = tmp_path / "finetune" / "pos" / "none" / "en" / "seed1"
     per_seed.mkdir(parents=True)
@@ -142,7 +144,7 @@ def test_one_shared_pretraining_fine_tunes_every_seed_in_its_own_folder(tmp_path
                                                          "scores": {"en": {"accuracy": 50.0}}}))
     table.main(["--table", "transfer", "--preset", "smoke", "--seeds", "0,1,2", "--pretrain-seed", "0", "--out", str(tmp_path),
                 "--qa-languages", "en"])
-    pretrain, finetunes = batches
+    (_, pretrain), (_, finetunes) = batches
     assert [j.name for j in pretrain] == ["pretrain multi seed 0"]
     assert len(finetunes) == 4 * 3 * 2  # POS en/tr, QA en/en+zh; 3 seeds; 2 rows: nothing reused
     shared = tmp_path / "pretrain" / "multi" / "seed0" / "best" / "hf"
