@@ -230,7 +230,11 @@ def main(argv: list[str]) -> int:
     sizes = PRESETS[args.preset]
     seeds = [int(s) for s in args.seeds.split(",")]
     pre = args.pretrain_seed
-    pretrain_seeds = seeds if pre is None else [pre]
+
+    def pretrain_seed_of(seed: int) -> int:  # the pre-training a fine-tuning seed runs on
+        return seed if pre is None else pre
+
+    pretrain_seeds = list(dict.fromkeys(map(pretrain_seed_of, seeds)))
     out = args.out
     data = out / "data"
     start = time.time()
@@ -259,7 +263,7 @@ def main(argv: list[str]) -> int:
         if not args.backbone:
             _run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in pretrain_seeds], args.jobs)
         backbones = {seed: Path(args.backbone) if args.backbone else
-                     pretrain_dir(out, "multi", seed if pre is None else pre) / "best" / "hf" for seed in seeds}
+                     pretrain_dir(out, "multi", pretrain_seed_of(seed)) / "best" / "hf" for seed in seeds}
         _run([_finetune_job(task, backbones[seed], row, label, language, tests, seed, data, out, sizes, args.threads,
                             args.finetune_override, pre)
               for task, language, tests in jobs for seed in seeds
@@ -279,7 +283,7 @@ def main(argv: list[str]) -> int:
              args.jobs)
         finetunes = []
         for seed in seeds:
-            enfake, english = (pretrain_dir(out, name, seed if pre is None else pre) / "best" / "hf" for name in ("enfake", "en"))
+            enfake, english = (pretrain_dir(out, name, pretrain_seed_of(seed)) / "best" / "hf" for name in ("enfake", "en"))
             for label, backbone, row in (("en+fake", enfake, "pretrained"), ("en", english, "pretrained"), ("none", enfake, "scratch")):
                 for task in ("qa", "pos"):
                     for language in ("en", "fake"):
