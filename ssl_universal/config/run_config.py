@@ -21,6 +21,7 @@ class TrainerConfig:
     max_tokens: int | None = bounded(None, ge=1)  # token budget per batch instead of a fixed batch_size (padded tokens)
     bucket_by_length: bool = True  # batch examples of similar length together to cut padding
     eval_batch_size: int | None = bounded(None, ge=1)  # examples per eval batch (default: 2 x batch_size; no gradients)
+    eval_by_length: bool = True  # evaluation batches sorted by length (less padding; metrics do not depend on the order); false: dataset order
     grad_accum_steps: int = bounded(1, ge=1)  # micro-batches per optimizer step
     optimizer: str = choice("adamw", "sgd")  # optimizer family
     lr: float = bounded(5e-5, gt=0)  # peak learning rate

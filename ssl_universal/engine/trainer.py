@@ -100,7 +100,9 @@ class Trainer(CheckpointedState):
         batch_size = cfg.batch_size if train else (cfg.eval_batch_size or 2 * cfg.batch_size)  # no gradients: room for more
         return BatchPlan(
             self.task.lengths(split), batch_size=batch_size, max_tokens=cfg.max_tokens,
-            bucket_by_length=cfg.bucket_by_length, shuffle=train, seed=self.seed,
+            # Evaluation order cannot change a score, padding only costs time: sorted by length unless told
+            # otherwise, whatever training does (a shuffled training order may have reasons not to sort).
+            bucket_by_length=cfg.bucket_by_length if train else cfg.eval_by_length, shuffle=train, seed=self.seed,
             min_batch_size=self.dist.world_size if train else 1,
         )
 

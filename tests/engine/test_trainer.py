@@ -221,3 +221,31 @@ def test_min_steps_holds_early_stopping_back(toy_config):
     held = _trainer(toy_config, "trainer.early_stopping_patience=2", "trainer.early_stopping_min_steps=50")
     assert _evals(held, flat) == 4  # step 50 is the fifth eval
     assert held._stop_reason() == "early_stopping"
+
+
+def test_evaluation_batches_are_sorted_by_length_and_score_the_same(toy_config):
+    # Training keeps shuffled, unsorted batches here; evaluation sorts by length unless told not to.
+    cfg = toy_config("trainer.bucket_by_length=false", "trainer.batch_size=8")
+    task, model = build(cfg)
+    lengths = task.lengths("valid")
+    assert len(set(lengths)) > 1  # the comparison needs examples of different lengths
+
+    def trainer(by_length):
+        return Trainer(OmegaConf.to_object(toy_config("trainer.bucket_by_length=false", "trainer.batch_size=8",
+                                                      f"trainer.eval_by_length={by_length}").trainer),
+                       task, model, cfg.run_dir, seed=cfg.seed)
+
+    def padded(batches):
+        return sum(len(b) * max(lengths[i] for i in b) for b in batches)
+
+    sorted_batches = trainer(True)._plan("valid", train=False).epoch_batches(0)
+    ordered_batches = trainer(False)._plan("valid", train=False).epoch_batches(0)
+    flat = [lengths[i] for b in sorted_batches for i in b]
+    assert flat == sorted(flat)
+    assert [i for b in ordered_batches for i in b] == list(range(len(lengths)))
+    assert padded(sorted_batches) < padded(ordered_batches)
+    assert not trainer(True)._plan("train", train=True).bucket_by_length  # training order untouched
+
+    by_length, in_order = trainer(True).evaluate("valid"), trainer(False).evaluate("valid")
+    assert by_length["accuracy"] == in_order["accuracy"]
+    assert by_length["loss"] == pytest.approx(in_order["loss"], rel=1e-5)
