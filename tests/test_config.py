@@ -190,6 +190,44 @@ def test_rows_and_presets_are_named_override_sets_of_the_recipe(tmp_path):
         load_config([f"recipe={recipe}", "preset=broken"])
 
 
+RECIPE_WITH_ENTRY_ROWS = """
+task: {name: dna_classification, dataset: synthetic_splice, num_train: 600}
+tokenizer: {name: dna, k: 3, stride: 3, unknown: unk}
+model: {name: seq_classifier, assignment: random}
+rows:
+  kmer: {tokenizer.k: 6}
+  text_vocab: {tokenizer: backbone, model.assignment: none}
+  renamed: {tokenizer.name: dna_other}
+  broken: {tokenizer: {k: 2}}
+presets:
+  bases: {tokenizer: dna}
+  pairs: {tokenizer.k: 2}
+"""
+
+
+def test_a_row_or_preset_can_pick_another_entry(tmp_path):
+    recipe = tmp_path / "entry_rows.yaml"
+    recipe.write_text(RECIPE_WITH_ENTRY_ROWS)
+    assert load_config([f"recipe={recipe}", "row=kmer"]).tokenizer.k == 6
+    text = load_config([f"recipe={recipe}", "row=text_vocab"])  # a new entry, none of the dna options
+    assert text.tokenizer.name == "backbone" and "k" not in text.tokenizer and text.model.assignment == "none"
+    assert text.tokenizer.backbone == "default"  # the backbone tokenizer follows model.backbone as usual
+    bases = load_config([f"recipe={recipe}", "preset=bases"])  # picked afresh: the dna defaults, not k=3
+    assert (bases.tokenizer.name, bases.tokenizer.k, bases.tokenizer.unknown) == ("dna", 1, "error")
+    # preset, then row, then the command line: each later choice wins
+    assert load_config([f"recipe={recipe}", "preset=bases", "row=text_vocab"]).tokenizer.name == "backbone"
+    # a row that picks a new entry starts the section afresh, also over what a preset set there for the old one
+    assert load_config([f"recipe={recipe}", "preset=pairs", "row=text_vocab"]).tokenizer.name == "backbone"
+    assert load_config([f"recipe={recipe}", "preset=pairs", "row=kmer"]).tokenizer.k == 6
+    assert load_config([f"recipe={recipe}", "row=text_vocab", "tokenizer=dna", "model.assignment=random"]).tokenizer.name == "dna"
+    from ssl_universal.errors import RegistryError
+
+    with pytest.raises(RegistryError, match="unknown tokenizer 'dna_other'"):  # `tokenizer.name:` is an entry too
+        load_config([f"recipe={recipe}", "row=renamed"])
+    with pytest.raises(ConfigError, match=r"row 'broken': tokenizer: expected the name of a registered tokenizer"):
+        load_config([f"recipe={recipe}", "row=broken"])
+
+
 def test_a_sweep_in_a_clock_named_folder_says_how_to_resume_it(cli_env, tmp_path):
     import subprocess
 

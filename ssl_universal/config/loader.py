@@ -120,18 +120,26 @@ def load_config(overrides: list[str], *, base: dict | None = None) -> DictConfig
     named = [(f"preset {preset!r}", _named_overrides(raw, "presets", preset, recipe_path)),
              (f"row {row!r}", _named_overrides(raw, "rows", row, recipe_path))]
 
-    # Which entries are chosen decides the schema of their sections.
+    # Which entries are chosen decides the schema of their sections: the recipe's, then a preset's, a row's
+    # and the command line's choice, each over the one before. `tokenizer: foo` picks an entry with none of
+    # the old options; `tokenizer.name: foo` keeps those the new entry also has.
     sections = {}
     for key, registry in REGISTRIES.items():
         node = raw.get(key)
         if isinstance(node, str):
             node = raw[key] = {"name": node}
-        name = value_of(parsed, f"{key}.name") or value_of(parsed, key)
-        if isinstance(name, str):
-            node = {**(node or {}), "name": name}
-            if value_of(parsed, key) is not None:  # `task=foo` picks an entry, keeping no old options
-                node = {"name": name}
-            raw[key] = node
+        for label, values in named:
+            for dotted in (key, f"{key}.name"):
+                if dotted in values and not isinstance(values[dotted], str):
+                    raise ConfigError(f"recipe {recipe_path}, {label}: {dotted}: expected the name of a registered "
+                                      f"{registry.kind}, got {values[dotted]!r}")
+        picks = [(values.get(f"{key}.name"), values.get(key)) for _, values in named]
+        picks.append((value_of(parsed, f"{key}.name"), value_of(parsed, key)))
+        for renamed, chosen in picks:
+            if isinstance(chosen, str):
+                node = raw[key] = {"name": chosen}
+            if isinstance(renamed, str):
+                node = raw[key] = {**(node or {}), "name": renamed}
         where = f"{recipe_path or 'config'}" + (f", line {yaml_line(recipe_path, key)}" if recipe_path else "")
         sections[key] = _entry_node(registry, node, f"{where}: '{key}'")
     if sections["task"] is None:
@@ -157,8 +165,14 @@ def load_config(overrides: list[str], *, base: dict | None = None) -> DictConfig
         source = f"recipe {recipe_path}, line {line}" if line else f"recipe {recipe_path or '(given)'}"
         raise _check_key(err, source) from None
 
-    for label, values in named:
+    # `tokenizer: foo` in a row (or on the command line) starts the section afresh: what a preset before it set
+    # there was for the old entry, so it goes with the recipe's options.
+    cli_picks = {key for key in REGISTRIES if isinstance(value_of(parsed, key), str)}
+    for index, (label, values) in enumerate(named):
+        replaced = cli_picks | {key for _, later in named[index + 1:] for key in REGISTRIES if isinstance(later.get(key), str)}
         for key, value in values.items():
+            if key in _ENTRY_CHOICE_KEYS or key.split(".")[0] in replaced:  # choices are applied already
+                continue
             try:
                 OmegaConf.update(cfg, key, value, merge=True, force_add=False)
             except OmegaConfBaseException as err:

@@ -23,6 +23,9 @@ def test_defaults_and_presets_load(preset):
         assert scratch.task.proxy == proxy and scratch.tokenizer.max_pieces <= pretrain.task.vocab_size
         if preset != "smoke":  # the scratch row has the pre-trained model's shape
             assert (scratch.model.hidden_size, scratch.model.num_layers) == (pretrain.model.hidden_size, pretrain.model.num_layers)
+    minilm = load_config([f"recipe={recipe_path('acceptability')}", "row=minilm", *extra])  # the upper reference
+    assert (minilm.tokenizer.name, minilm.model.assignment, minilm.model.backbone) == ("backbone", "none", "default")
+    assert "max_pieces" not in minilm.tokenizer and minilm.model.token_counts is None
     english = load_config([f"recipe={recipe_path('pretrain')}", "task.generator=english", *extra])
     assert english.task.generator == "english" and english.task.num_train == pretrain.task.num_train  # same size and steps
 
