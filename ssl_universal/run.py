@@ -40,14 +40,18 @@ def default_run_dir(cfg: DictConfig) -> Path:
     return Path("outputs") / name / time.strftime("%Y%m%d-%H%M%S")
 
 
-def build(cfg: DictConfig) -> tuple[Any, torch.nn.Module]:
-    """The task (with its tokenizer) and the model a config names."""
+def build_task(cfg: DictConfig) -> Any:
+    """The task (with its tokenizer) a config names, without building the model."""
     tokenizer = None
     if cfg.tokenizer is not None:  # the loader fills in the task's default tokenizer
         tokenizer = TOKENIZERS.get(cfg.tokenizer.name).obj(section_config(cfg, "tokenizer"))
-    task = TASKS.get(cfg.task.name).obj(section_config(cfg, "task"), tokenizer)
-    model = MODELS.get(cfg.model.name).obj(section_config(cfg, "model"), task)
-    return task, model
+    return TASKS.get(cfg.task.name).obj(section_config(cfg, "task"), tokenizer)
+
+
+def build(cfg: DictConfig) -> tuple[Any, torch.nn.Module]:
+    """The task (with its tokenizer) and the model a config names."""
+    task = build_task(cfg)
+    return task, MODELS.get(cfg.model.name).obj(section_config(cfg, "model"), task)
 
 
 def write_run_files(cfg: DictConfig, run_dir: Path, world_size: int, *, resumed_step: int | None = None,

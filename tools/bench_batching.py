@@ -17,10 +17,10 @@ from ssl_universal.data.batching import BatchPlan, padding_efficiency
 def recipe_eval_padding(recipe: str, overrides: list[str]) -> None:
     """Padded tokens of a recipe's valid and test batches as the engine plans them, in dataset order and sorted."""
     from ssl_universal.config import load_config
-    from ssl_universal.run import build
+    from ssl_universal.run import build_task
 
     cfg = load_config([f"recipe={recipe}", *overrides])
-    task, _ = build(cfg)
+    task = build_task(cfg)  # the lengths only: no backbone to load
     batch_size = cfg.trainer.eval_batch_size or 2 * cfg.trainer.batch_size
     print(f"recipe {recipe}: evaluation batch {batch_size}")
     print("| split | examples | order | batches | real tokens | padded tokens | padding efficiency |")
