@@ -146,6 +146,7 @@ def _finetune_job(task: str, backbone: Path, row: str, label: str, train_languag
 
 
 def _run(jobs: list[Job | None], workers: int) -> None:
+    """Run the jobs still to do (``None`` = a finished run folder, reused)."""
     run_jobs([job for job in jobs if job is not None], workers)
 
 
@@ -237,7 +238,13 @@ def main(argv: list[str]) -> int:
     pretrain_seeds = list(dict.fromkeys(map(pretrain_seed_of, seeds)))
     out = args.out
     data = out / "data"
-    start = time.time()
+    start, counts = time.time(), {"trained": 0, "reused": 0}
+
+    def run(jobs: list[Job | None]) -> None:
+        counts["trained"] += sum(job is not None for job in jobs)
+        counts["reused"] += sum(job is None for job in jobs)
+        _run(jobs, args.jobs)
+
     if args.report_only:
         if args.table == "transfer":
             text = transfer_tables(find_transfer_records([finetune_root(out, args.finetune_override, pre)], exclude_below=True))
@@ -261,13 +268,13 @@ def main(argv: list[str]) -> int:
         jobs = [("pos", lang, POS_LANGUAGES) for lang in POS_LANGUAGES]
         jobs += [("qa", lang, qa_languages) for lang in [*qa_languages[:2], "en+zh", *qa_languages[2:]]]
         if not args.backbone:
-            _run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in pretrain_seeds], args.jobs)
+            run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in pretrain_seeds])
         backbones = {seed: Path(args.backbone) if args.backbone else
                      pretrain_dir(out, "multi", pretrain_seed_of(seed)) / "best" / "hf" for seed in seeds}
-        _run([_finetune_job(task, backbones[seed], row, label, language, tests, seed, data, out, sizes, args.threads,
-                            args.finetune_override, pre)
-              for task, language, tests in jobs for seed in seeds
-              for label, row in (("multilingual", "pretrained"), ("none", "scratch"))], args.jobs)
+        run([_finetune_job(task, backbones[seed], row, label, language, tests, seed, data, out, sizes, args.threads,
+                           args.finetune_override, pre)
+             for task, language, tests in jobs for seed in seeds
+             for label, row in (("multilingual", "pretrained"), ("none", "scratch"))])
         records = find_transfer_records([finetune_root(out, args.finetune_override, pre)], exclude_below=True)
         text = transfer_tables(records) + "\n\n" + reference_tables(data, qa_languages, POS_LANGUAGES)
     else:
@@ -277,10 +284,9 @@ def main(argv: list[str]) -> int:
                                                           "test": sizes["eval_items"]})
             write_pos(fake_data / "pos", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                             "test": sizes["eval_items"]})
-        _run([job for seed in pretrain_seeds for job in (
+        run([job for seed in pretrain_seeds for job in (
             _pretrain_job("enfake", ["en", "fake"], out, sizes, args.threads, seed),
-            _pretrain_job("en", ["en"], out, sizes, args.threads, seed, vocab_from="enfake", corpus_languages=["en", "fake"]))],
-             args.jobs)
+            _pretrain_job("en", ["en"], out, sizes, args.threads, seed, vocab_from="enfake", corpus_languages=["en", "fake"]))])
         finetunes = []
         for seed in seeds:
             enfake, english = (pretrain_dir(out, name, pretrain_seed_of(seed)) / "best" / "hf" for name in ("enfake", "en"))
@@ -289,11 +295,12 @@ def main(argv: list[str]) -> int:
                     for language in ("en", "fake"):
                         finetunes.append(_finetune_job(task, backbone, row, label, language, ["en", "fake"], seed, fake_data,
                                                        out / "fake", sizes, args.threads, args.finetune_override, pre))
-        _run(finetunes, args.jobs)
+        run(finetunes)
         records = find_transfer_records([finetune_root(out / "fake", args.finetune_override, pre)], exclude_below=True)
         text = fake_table(records) + "\n\n" + reference_tables(fake_data, ["en", "fake"], ["en", "fake"])
     minutes = (time.time() - start) / 60
-    text += f"\n\n({seeds_note(args.seeds, pre)}; preset {args.preset}; {minutes:.1f} min wall for this call)"
+    text += (f"\n\n({seeds_note(args.seeds, pre)}; preset {args.preset}; {minutes:.1f} min wall for this call, "
+             f"which trained {counts['trained']} runs and reused {counts['reused']} finished ones)")
     (out / f"table_{args.table}.md").write_text(text + "\n", encoding="utf-8")
     print("\n" + text)
     return 0
