@@ -9,8 +9,11 @@
   into are joined again, the word takes the tag of its last group, as Turkish treebanks define a word's category).
   English is **silver**: each word's tag is the one tag pip ``ud2pos`` lists for its form (a lexicon made from UD
   English; no context), kept only for sentences whose every token is in the lexicon (the others are counted).
-  Fake-English is the English silver set moved. Tags are the 12 universal tags of Petrov et al. (the Turkish
-  treebanks' own set; UPOS is mapped onto it).
+  Chinese is **silver** too: pip ``jieba``'s segmenter and tagger (``jieba.posseg``: a dictionary with ICTCLAS tags
+  and an HMM for unknown words, so the tags depend on context) on the Chinese fortunes, its tags mapped onto the
+  universal set by :data:`JIEBA_TO_UNIVERSAL`; a sentence holding a tag with no universal counterpart (idioms,
+  abbreviations, affixes, morphemes, unknown) is left out and counted. Fake-English is the English silver set moved.
+  Tags are the 12 universal tags of Petrov et al. (the Turkish treebanks' own set; UPOS is mapped onto it).
 
 Every item comes from a document of the corpus split it was drawn from (``corpus.split_of``), so no test item's text
 was pre-trained on.
@@ -20,8 +23,10 @@ from __future__ import annotations
 
 import csv
 import json
+import logging
 import random
 import re
+import unicodedata
 from pathlib import Path
 
 from ssl_universal.errors import DataError
@@ -31,12 +36,29 @@ from .fake import from_fake, in_domain, to_fake
 
 QUESTION_WORD = {"en": "what", "de": "was", "es": "qué", "tr": "ne", "zh": "什么"}
 QA_LANGUAGES = ("en", "zh", "de", "es", "tr", "fake")
-POS_LANGUAGES = ("en", "tr", "fake")
-POS_QUALITY = {"en": "silver", "tr": "gold", "fake": "silver"}
+POS_LANGUAGES = ("en", "tr", "zh", "fake")
+POS_QUALITY = {"en": "silver", "tr": "gold", "zh": "silver", "fake": "silver"}
 UNIVERSAL_TAGS = ["ADJ", "ADP", "ADV", "CONJ", "DET", "NOUN", "NUM", "PRON", "PRT", "PUNCT", "VERB", "X"]
 UPOS_TO_UNIVERSAL = {"ADJ": "ADJ", "ADP": "ADP", "ADV": "ADV", "AUX": "VERB", "CCONJ": "CONJ", "SCONJ": "CONJ", "DET": "DET",
                      "INTJ": "X", "NOUN": "NOUN", "PROPN": "NOUN", "NUM": "NUM", "PART": "PRT", "PRON": "PRON", "PUNCT": "PUNCT",
                      "SYM": "X", "VERB": "VERB", "X": "X", "CONJ": "CONJ", "PRT": "PRT", ".": "PUNCT", "ONOM": "X", "AFFIX": "X"}
+# jieba's ICTCLAS tags onto the universal set, following Petrov et al.'s Chinese (CTB) mapping where the two
+# tagsets meet: localisers (f) are PRT as CTB's LC, classifiers (q) NUM as CTB's M, nominal verbs (vn) VERB,
+# adverbial adjectives (ad) and 不要-type adverbs (df) ADV, nominal adjectives (an) NOUN; Latin-script words (eng) X.
+JIEBA_TO_UNIVERSAL = {
+    **dict.fromkeys(("n", "nr", "nrfg", "nrt", "ns", "nt", "nz", "ng", "s", "t", "tg", "an"), "NOUN"),
+    **dict.fromkeys(("v", "vd", "vg", "vi", "vq", "vn"), "VERB"),
+    **dict.fromkeys(("a", "ag", "b", "z"), "ADJ"),
+    **dict.fromkeys(("d", "dg", "ad", "df"), "ADV"),
+    "p": "ADP", "c": "CONJ", "cc": "CONJ",
+    **dict.fromkeys(("u", "uj", "ul", "ud", "ug", "uv", "uz", "y", "f"), "PRT"),
+    **dict.fromkeys(("r", "rr", "rz", "rg"), "PRON"),
+    **dict.fromkeys(("m", "mq", "q"), "NUM"),
+    **dict.fromkeys(("e", "o", "eng"), "X"),
+}
+# No universal counterpart: idioms (i), set phrases (l), abbreviations (j), prefixes/suffixes (h, k), bare morphemes
+# (g, mg, zg, yg), unknown (un). A sentence holding one is left out, not guessed at.
+JIEBA_UNMAPPED = frozenset(("i", "l", "j", "h", "k", "g", "mg", "zg", "yg", "un"))
 _SENTENCE_END = re.compile(r"(?<=[.!?])\s+")
 _SENTENCE_END_ZH = re.compile(r"(?<=[。！？；])")
 _WORD = re.compile(r"[^\W\d_]{5,}")
@@ -219,6 +241,48 @@ def english_silver_sentences(seed: int) -> tuple[dict[str, list[tuple[list[str],
     return out, counts
 
 
+def jieba_universal(word: str, tag: str) -> str | None:
+    """The universal tag of one ``jieba.posseg`` pair; None for a tag in :data:`JIEBA_UNMAPPED`. jieba tags every
+    non-word string ``x``: punctuation (every character a Unicode punctuation or symbol) is PUNCT, the rest X."""
+    if tag == "x":
+        return "PUNCT" if all(unicodedata.category(c)[0] in "PS" for c in word) else "X"
+    if tag in JIEBA_UNMAPPED:
+        return None
+    if tag not in JIEBA_TO_UNIVERSAL:
+        raise DataError(f"jieba tag {tag!r} (word {word!r}) has no universal mapping; "
+                        "add it to JIEBA_TO_UNIVERSAL or JIEBA_UNMAPPED (crosslingual/finetune.py)")
+    return JIEBA_TO_UNIVERSAL[tag]
+
+
+def chinese_silver_sentences(seed: int, documents: list[str] | None = None) -> tuple[dict[str, list[tuple[list[str], list[str]]]], dict[str, int]]:
+    """split → [(words, tags)] from Chinese fortunes (or ``documents``) through ``jieba.posseg``; the counts of
+    sentences kept and left out (length; a tag with no universal counterpart)."""
+    try:
+        import jieba
+        import jieba.posseg
+    except ModuleNotFoundError:
+        raise DataError("silver Chinese POS needs pip jieba (`pip install jieba`)") from None
+    jieba.setLogLevel(logging.WARNING)  # no "Building prefix dict" lines on stderr
+    out: dict[str, list] = {s: [] for s in SPLITS}
+    counts = {"kept": 0, "unmapped_tag": 0, "length": 0}
+    for doc in documents if documents is not None else read_documents("zh"):
+        split = split_of(doc, "zh", seed)
+        for sentence in _SENTENCE_END_ZH.split(doc):
+            pairs = [(w, t) for w, t in jieba.posseg.cut(sentence.strip()) if w.strip()]
+            if not pairs:
+                continue
+            if not 4 <= len(pairs) <= 40:
+                counts["length"] += 1
+                continue
+            tags = [jieba_universal(w, t) for w, t in pairs]
+            if None in tags:
+                counts["unmapped_tag"] += 1
+                continue
+            counts["kept"] += 1
+            out[split].append(([w for w, _ in pairs], tags))
+    return out, counts
+
+
 def turkish_gold_sentences(seed: int, files: list[Path] | None = None) -> tuple[dict[str, list[tuple[list[str], list[str]]]], dict[str, int]]:
     """split → [(words, tags)] from the gold treebanks (or ``files``), inflectional groups joined into words."""
     out: dict[str, list] = {s: [] for s in SPLITS}
@@ -265,9 +329,11 @@ def write_pos(out_dir: str | Path, languages: list[str], seed: int, sizes: dict[
     for language in languages:
         if language not in POS_LANGUAGES:
             raise DataError(f"no POS set for language {language!r}; known: {', '.join(POS_LANGUAGES)} "
-                            "(ud2pos has no German, Spanish or Chinese lexicon)")
+                            "(ud2pos has no German or Spanish lexicon)")
         if language == "tr":
             by_split, counts = turkish_gold_sentences(seed)
+        elif language == "zh":
+            by_split, counts = chinese_silver_sentences(seed)
         else:
             english = english or english_silver_sentences(seed)
             by_split, counts = english

@@ -47,12 +47,17 @@ def evaluate_on(run_dir: Path, overrides: list[str], split: str = "test") -> dic
 
 
 def score_transfer(run_dir: str | Path, *, task: str, pretrain: str, train_language: str, seed: int,
-                   data_root: str | Path, test_languages: Iterable[str], pretrain_seed: int | None = None) -> dict:
+                   data_root: str | Path, test_languages: Iterable[str], pretrain_seed: int | None = None,
+                   previous: dict | None = None) -> dict:
     """Evaluate ``run_dir``'s best weights on the test split of each language under ``data_root/<lang>``;
-    ``pretrain_seed``: the seed of the pre-training it fine-tuned (recorded, when known)."""
+    ``pretrain_seed``: the seed of the pre-training it fine-tuned (recorded, when known); ``previous``: the run's
+    earlier record, whose scores are kept (a test language added later is scored alone; one scored already is not
+    scored again, so nothing in the record is overwritten)."""
     run_dir = Path(run_dir)
-    scores = {}
+    scores = dict(previous["scores"]) if previous else {}
     for language in test_languages:
+        if language in scores:
+            raise DataError(f"{run_dir / TRANSFER_FILE}: already holds a score on {language!r}; not scored again")
         overrides = [f"task.data_dir={Path(data_root) / language}"]
         if task == "qa":
             overrides.append(f"task.lang={'zh' if language in ZH_SCORED else 'en'}")

@@ -4,7 +4,7 @@
     ssl-universal crosslingual-table --table fake     --preset quick --seeds 0,1,2 --out runs/xl --jobs 2
 
 ``transfer``: the zero-shot matrices (rows fine-tune language, columns test language) of cloze QA (EM/F1, Chinese by
-character) and POS (accuracy; Turkish gold, English silver), for the multilingual model and for no pre-training
+character) and POS (accuracy; Turkish gold, English and Chinese silver), for the multilingual model and for no pre-training
 (same architecture and vocabulary, random weights); then the zero-shot Chinese QA table (pre-training × fine-tune
 language(s) → test on Chinese). ``fake``: pre-train on English + Fake-English (non-parallel halves), on English only
 (the same English half, same vocabulary) or nothing; fine-tune on one, test on both. Every step is a run folder under
@@ -46,7 +46,7 @@ PRESETS = {
 }
 MULTI = ["en", "zh", "de", "es", "tr"]
 QA_LANGUAGES = ["en", "zh", "de", "es"]
-POS_LANGUAGES = ["en", "tr"]
+POS_LANGUAGES = ["en", "tr", "zh"]
 
 
 def _train(recipe: str, overrides: list[str], run_dir: Path) -> None:
@@ -121,25 +121,45 @@ def _finetune(task: str, backbone: Path, row: str, label: str, train_language: s
               data: Path, root: Path, sizes: dict, threads: int, extra: list[str], pretrain_seed: int | None = None) -> None:
     """Fine-tune ``task`` on ``train_language`` and score the run on every test language (``transfer.json``)."""
     run_dir = root / task / label / train_language / f"seed{seed}"
-    if (run_dir / "transfer.json").is_file():
+    previous = _transfer_record(run_dir)
+    missing = [lang for lang in test_languages if previous is None or lang not in previous["scores"]]
+    if not missing:
         return
     preset = [f"preset={sizes['finetune_preset']}"] if sizes["finetune_preset"] else []
     lang = ["task.lang=zh"] if task == "qa" and train_language == "zh" else []
     _train(task, [*preset, f"row={row}", f"model.backbone={backbone}", f"task.data_dir={data / task / train_language}",
                   f"seed={seed}", f"trainer.threads={threads}", *lang, *extra], run_dir)
     score_transfer(run_dir, task=task, pretrain=label, train_language=train_language, seed=seed, data_root=data / task,
-                   test_languages=test_languages, pretrain_seed=seed if pretrain_seed is None else pretrain_seed)
+                   test_languages=missing, pretrain_seed=seed if pretrain_seed is None else pretrain_seed,
+                   previous=previous)
+
+
+def _transfer_record(run_dir: Path) -> dict | None:
+    """The run's ``transfer.json`` (None when it has none yet)."""
+    file = run_dir / "transfer.json"
+    return find_transfer_records([file])[0] if file.is_file() else None
+
+
+def _job_kind(run_dir: Path, test_languages: list[str]) -> str:
+    """``done`` (scored on every test language), ``score`` (trained; a test language was added since) or ``train``."""
+    record = _transfer_record(run_dir)
+    if record is not None and all(lang in record["scores"] for lang in test_languages):
+        return "done"
+    return "score" if (run_dir / "results.json").is_file() else "train"
 
 
 def _finetune_job(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str],
                   seed: int, data: Path, out: Path, sizes: dict, threads: int, extra: list[str],
                   pretrain_seed: int | None = None) -> Job | None:
-    """:func:`_finetune` as a job, None when its run is scored already."""
+    """:func:`_finetune` as a job, None when its run is scored already on every test language. A finished run that
+    lacks a test language added since is not retrained: its job (named ``score ...``) scores the missing ones."""
     root = finetune_root(out, extra, pretrain_seed)
     run_dir = root / task / label / train_language / f"seed{seed}"
-    if (run_dir / "transfer.json").is_file():
+    kind = _job_kind(run_dir, test_languages)
+    if kind == "done":
         return None
-    name = f"{task} {label} {train_language} seed {seed}" + ("" if pretrain_seed is None else f" on pretrain seed {pretrain_seed}")
+    name = ("score " if kind == "score" else "") + f"{task} {label} {train_language} seed {seed}"
+    name += "" if pretrain_seed is None else f" on pretrain seed {pretrain_seed}"
     return Job(name, _finetune, (task, backbone, row, label, train_language, test_languages, seed, data, root, sizes,
                                  threads, extra, pretrain_seed),
                log_file=out / "logs" / (re.sub(r"[^A-Za-z0-9+_.-]+", "_", name) + ".log"))
@@ -238,10 +258,11 @@ def main(argv: list[str]) -> int:
     pretrain_seeds = list(dict.fromkeys(map(pretrain_seed_of, seeds)))
     out = args.out
     data = out / "data"
-    start, counts = time.time(), {"trained": 0, "reused": 0}
+    start, counts = time.time(), {"trained": 0, "reused": 0, "rescored": 0}
 
     def run(jobs: list[Job | None]) -> None:
-        counts["trained"] += sum(job is not None for job in jobs)
+        counts["rescored"] += sum(job is not None and job.name.startswith("score ") for job in jobs)
+        counts["trained"] += sum(job is not None and not job.name.startswith("score ") for job in jobs)
         counts["reused"] += sum(job is None for job in jobs)
         _run(jobs, args.jobs)
 
@@ -259,7 +280,7 @@ def main(argv: list[str]) -> int:
         if not (data / "qa" / "stats.json").is_file():
             write_qa(data / "qa", qa_languages, 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                     "test": sizes["eval_items"]}, {"en+zh": ["en", "zh"]})
-        if not (data / "pos" / "stats.json").is_file():
+        if not all((data / "pos" / lang / "test.conll").is_file() for lang in POS_LANGUAGES):  # new or a language added
             write_pos(data / "pos", POS_LANGUAGES, 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                      "test": sizes["eval_items"]})
         # Cheapest informative order: every seed and both rows of one fine-tuning language before the next, POS (the
@@ -300,7 +321,8 @@ def main(argv: list[str]) -> int:
         text = fake_table(records) + "\n\n" + reference_tables(fake_data, ["en", "fake"], ["en", "fake"])
     minutes = (time.time() - start) / 60
     text += (f"\n\n({seeds_note(args.seeds, pre)}; preset {args.preset}; {minutes:.1f} min wall for this call, "
-             f"which trained {counts['trained']} runs and reused {counts['reused']} finished ones)")
+             f"which trained {counts['trained']} runs and reused {counts['reused']} finished ones"
+             + (f", scoring {counts['rescored']} of them on test languages added since" if counts["rescored"] else "") + ")")
     (out / f"table_{args.table}.md").write_text(text + "\n", encoding="utf-8")
     print("\n" + text)
     return 0

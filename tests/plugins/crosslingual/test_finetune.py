@@ -10,10 +10,14 @@ import pytest
 from ssl_universal.errors import DataError
 from ssl_universal_plugins.crosslingual.fake import to_fake
 from ssl_universal_plugins.crosslingual.finetune import (
+    JIEBA_TO_UNIVERSAL,
+    JIEBA_UNMAPPED,
     UNIVERSAL_TAGS,
+    chinese_silver_sentences,
     cloze_question,
     cloze_questions,
     english_lexicon,
+    jieba_universal,
     turkish_gold_sentences,
     write_pos,
     write_qa,
@@ -112,3 +116,26 @@ def test_silver_english_tags_are_universal_and_marked_silver(tmp_path):
     first_en = [line.split("\t") for line in en[0].splitlines()]
     first_fake = [line.split("\t") for line in fake[0].splitlines()]
     assert [to_fake(w) for w, _ in first_en] == [w for w, _ in first_fake] and [t for _, t in first_en] == [t for _, t in first_fake]
+
+
+def test_jieba_tags_map_onto_the_universal_set_and_an_unknown_tag_is_an_error():
+    assert set(JIEBA_TO_UNIVERSAL.values()) <= set(UNIVERSAL_TAGS) and not JIEBA_UNMAPPED & set(JIEBA_TO_UNIVERSAL)
+    assert jieba_universal("，", "x") == "PUNCT" and jieba_universal("“", "x") == "PUNCT" and jieba_universal("ab1", "x") == "X"
+    assert jieba_universal("北京", "ns") == "NOUN" and jieba_universal("的", "uj") == "PRT" and jieba_universal("很", "d") == "ADV"
+    assert jieba_universal("人身攻击", "i") is None  # an idiom: no universal counterpart
+    with pytest.raises(DataError, match="jieba tag 'zz'.*JIEBA_TO_UNIVERSAL"):
+        jieba_universal("词", "zz")
+
+
+def test_silver_chinese_sentences_tag_every_word_and_count_what_they_leave_out():
+    documents = ["我们在北京工作。他说：“你们不会来的。”好。", "请接受这一事实，并保持礼貌。这是人身攻击的借口。"]
+    by_split, counts = chinese_silver_sentences(0, documents)
+    rows = [row for split in by_split.values() for row in split]
+    assert counts["kept"] == len(rows) == 3 and counts["length"] == 1  # 好。 is two tokens
+    assert counts["unmapped_tag"] == 1  # the sentence with the idiom 人身攻击
+    for words, tags in rows:
+        assert len(words) == len(tags) and set(tags) <= set(UNIVERSAL_TAGS) and all(w.strip() for w in words)
+    sentences = {"".join(words) for words, _ in rows}
+    assert "我们在北京工作。" in sentences and "请接受这一事实，并保持礼貌。" in sentences  # words cover the sentence
+    words, tags = next(r for r in rows if "".join(r[0]) == "我们在北京工作。")
+    assert dict(zip(words, tags))["北京"] == "NOUN" and tags[-1] == "PUNCT"

@@ -122,14 +122,14 @@ def test_the_table_hands_every_unfinished_run_to_the_job_runner_pretrainings_fir
     finished = tmp_path / "finetune" / "pos" / "none" / "en" / "seed1"
     finished.mkdir(parents=True)
     (finished / "transfer.json").write_text(json.dumps({"task": "pos", "pretrain": "none", "train_language": "en", "seed": 1,
-                                                         "scores": {"en": {"accuracy": 50.0}}}))
+                                                         "scores": {lang: {"accuracy": 50.0} for lang in table.POS_LANGUAGES}}))
     table.main(["--table", "transfer", "--preset", "smoke", "--seeds", "0,1", "--out", str(tmp_path), "--jobs", "2",
                 "--qa-languages", "en,zh"])
     (w1, pretrain), (w2, finetunes) = batches
     assert w1 == w2 == 2
     assert [j.name for j in pretrain] == ["pretrain multi seed 0", "pretrain multi seed 1"]
-    # POS en/tr and QA en/zh/en+zh, 2 seeds, 2 rows, less the one already scored
-    assert len(finetunes) == 5 * 2 * 2 - 1 and "pos none en seed 1" not in [j.name for j in finetunes]
+    # POS en/tr/zh and QA en/zh/en+zh, 2 seeds, 2 rows, less the one already scored on every POS language
+    assert len(finetunes) == 6 * 2 * 2 - 1 and "pos none en seed 1" not in [j.name for j in finetunes]
     assert finetunes[0].name == "pos multilingual en seed 0"
     assert len({j.log_file for j in [*pretrain, *finetunes]}) == len(pretrain) + len(finetunes)
     assert all(j.log_file.parent == tmp_path / "logs" for j in [*pretrain, *finetunes])
@@ -146,7 +146,7 @@ def test_one_shared_pretraining_fine_tunes_every_seed_in_its_own_folder(tmp_path
                 "--qa-languages", "en"])
     (_, pretrain), (_, finetunes) = batches
     assert [j.name for j in pretrain] == ["pretrain multi seed 0"]
-    assert len(finetunes) == 4 * 3 * 2  # POS en/tr, QA en/en+zh; 3 seeds; 2 rows: nothing reused
+    assert len(finetunes) == 5 * 3 * 2  # POS en/tr/zh, QA en/en+zh; 3 seeds; 2 rows: nothing reused
     shared = tmp_path / "pretrain" / "multi" / "seed0" / "best" / "hf"
     assert {j.args[1] for j in finetunes} == {shared}  # every seed fine-tunes the one pre-training
     roots = {j.args[8] for j in finetunes}
@@ -156,3 +156,32 @@ def test_one_shared_pretraining_fine_tunes_every_seed_in_its_own_folder(tmp_path
     assert (per_seed / "transfer.json").is_file()
     with pytest.raises(SystemExit):
         table.main(["--table", "transfer", "--out", str(tmp_path), "--pretrain-seed", "0", "--backbone", str(tmp_path)])
+
+
+def test_a_test_language_added_later_is_scored_alone_without_retraining(tmp_path, monkeypatch):
+    import ssl_universal.run
+    from ssl_universal_plugins.crosslingual import matrix
+
+    monkeypatch.setattr(ssl_universal.run, "train", lambda cfg: (_ for _ in ()).throw(AssertionError("retrained")))
+    scored = []
+
+    def evaluate(run_dir, overrides):
+        scored.append(overrides[0].rsplit("/", 1)[1])
+        return {"accuracy": 50.0}
+
+    monkeypatch.setattr(matrix, "evaluate_on", evaluate)
+    root, data = tmp_path / "finetune", tmp_path / "data"
+    run_dir = root / "pos" / "none" / "en" / "seed0"
+    run_dir.mkdir(parents=True)
+    (run_dir / "results.json").write_text("{}")
+    (run_dir / "transfer.json").write_text(json.dumps({"task": "pos", "pretrain": "none", "train_language": "en", "seed": 0,
+                                                       "scores": {"en": {"accuracy": 83.0}, "tr": {"accuracy": 40.0}}}))
+    args = ("pos", tmp_path / "hf", "scratch", "none", "en")
+    assert table._finetune_job(*args, ["en", "tr"], 0, data, tmp_path, table.PRESETS["quick"], 1, []) is None
+    job = table._finetune_job(*args, ["en", "tr", "zh"], 0, data, tmp_path, table.PRESETS["quick"], 1, [])
+    assert job is not None and job.name.startswith("score pos none en seed 0")
+    job.fn(*job.args)
+    assert scored == ["zh"]  # only the added language is evaluated; the earlier scores are kept, not re-measured
+    record = json.loads((run_dir / "transfer.json").read_text())
+    assert record["scores"] == {"en": {"accuracy": 83.0}, "tr": {"accuracy": 40.0}, "zh": {"accuracy": 50.0}}
+    assert table._finetune_job(*args, ["en", "tr", "zh"], 0, data, tmp_path, table.PRESETS["quick"], 1, []) is None
