@@ -46,7 +46,7 @@ PRESETS = {
 }
 MULTI = ["en", "zh", "de", "es", "tr"]
 QA_LANGUAGES = ["en", "zh", "de", "es"]
-POS_LANGUAGES = ["en", "tr", "zh"]
+POS_LANGUAGES = ["en", "zh", "tr"]  # the matrices' column order
 
 
 def _train(recipe: str, overrides: list[str], run_dir: Path) -> None:
@@ -189,7 +189,7 @@ def transfer_tables(records: list[dict]) -> str:
     parts = []
     for label in ("multilingual", "none"):
         for task, metric, what in (("qa", "f1", "cloze QA F1 (proxy; zh by character)"), ("qa", "exact_match", "cloze QA EM"),
-                                   ("pos", "accuracy", "POS accuracy (en silver, tr gold)")):
+                                   ("pos", "accuracy", "POS accuracy (en, zh silver; tr gold)")):
             matrix = transfer_matrix(records, task, label, metric)
             if matrix["rows"]:
                 parts.append(f"**{what}, pre-training: {label}**\n\n{markdown_matrix(matrix)}")
@@ -321,8 +321,9 @@ def main(argv: list[str]) -> int:
         text = fake_table(records) + "\n\n" + reference_tables(fake_data, ["en", "fake"], ["en", "fake"])
     minutes = (time.time() - start) / 60
     text += (f"\n\n({seeds_note(args.seeds, pre)}; preset {args.preset}; {minutes:.1f} min wall for this call, "
-             f"which trained {counts['trained']} runs and reused {counts['reused']} finished ones"
-             + (f", scoring {counts['rescored']} of them on test languages added since" if counts["rescored"] else "") + ")")
+             f"which trained {counts['trained']} runs"
+             + (f", scored {counts['rescored']} finished ones on test languages added since" if counts["rescored"] else "")
+             + f" and reused {counts['reused']} finished ones)")
     (out / f"table_{args.table}.md").write_text(text + "\n", encoding="utf-8")
     print("\n" + text)
     return 0
