@@ -15,7 +15,7 @@ from ssl_universal_plugins.crosslingual.fake import (
     real_char,
     to_fake,
 )
-from ssl_universal_plugins.crosslingual.vocab import build_wordpiece, save_vocabulary
+from ssl_universal_plugins.crosslingual.vocab import SPECIALS, build_wordpiece, save_vocabulary
 
 from .conftest import DE, EN, ZH
 
@@ -78,3 +78,41 @@ def test_english_and_fake_english_share_no_token_and_split_alike(vocabulary):
     # punctuation is split off in both: "step forward." ends in a piece of its own in each
     assert hf.tokenize(EN[2])[-1] == "." and hf.tokenize(to_fake(EN[2]))[-1] == to_fake(".")
     assert hf.tokenize(ZH[0])[:2] == ["东", "方"]  # one piece per Chinese character
+
+
+def test_vocabulary_training_is_deterministic_and_learns_the_pieces_wordpiece_learns(tmp_path):
+    """The library's trainer breaks ties in hash-map order (huggingface/tokenizers#1794); ours must not. The corpus is
+    full of ties: 300 Chinese characters seen once each (the alphabet cut falls inside them) and word pairs of equal
+    counts (merge ties)."""
+    from tokenizers import Tokenizer, models, normalizers, pre_tokenizers, trainers
+
+    rare = "".join(chr(0x4E00 + 7 * i) for i in range(300))
+    lines = [*(e for e in EN for _ in range(3)), *DE, "abab cdcd efef ghgh ijij klkl", rare]
+    corpus = tmp_path / "train.txt"
+    corpus.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    made = [build_wordpiece([corpus], vocab_size=260, min_frequency=1, limit_alphabet=120).to_str() for _ in range(4)]
+    assert all(m == made[0] for m in made)
+    tokenizer = Tokenizer.from_str(made[0])
+    vocab = tokenizer.get_vocab()
+    assert len(vocab) == 260
+    ranked = sorted(vocab, key=vocab.get)
+    assert ranked[:5] == ["[PAD]", "[UNK]", "[CLS]", "[SEP]", "[MASK]"]
+    chars = [t for t in ranked[5:] if len(t) == 1]
+    assert chars == sorted(chars, key=ord) and ranked[5 : 5 + len(chars)] == chars  # characters next, by code point
+    # the alphabet cut: the 300 rare characters tie at count 1, so the lowest code points among them are kept
+    kept_rare = [c for c in chars if c in rare]
+    assert kept_rare == sorted(kept_rare, key=ord) and kept_rare == list(rare[: len(kept_rare)])
+    assert 0 < len(kept_rare) < 300
+    # no private-use twin leaks out, and every piece inside a word is marked ##, as WordPiece's
+    assert not any(ord(c) >= 0xF0000 for t in vocab for c in t)
+    assert "##e" in vocab and tokenizer.encode("the lazy").tokens[1:-1] == ["the", "la", "##z", "##y"]
+    # the same merges as the library's WordPiece trainer where no tie decides (its pieces of a corpus without ties)
+    library = Tokenizer(models.WordPiece(unk_token="[UNK]"))
+    library.normalizer = normalizers.BertNormalizer(lowercase=False, strip_accents=False)
+    library.pre_tokenizer = pre_tokenizers.BertPreTokenizer()
+    plain = tmp_path / "plain.txt"
+    plain.write_text("low low low low low lower lower newest newest newest widest widest\n", encoding="utf-8")
+    library.train([str(plain)], trainers.WordPieceTrainer(vocab_size=40, min_frequency=1, special_tokens=SPECIALS))
+    ours = build_wordpiece([plain], vocab_size=40, min_frequency=1).get_vocab()
+    assert set(ours) == set(library.get_vocab())
+
