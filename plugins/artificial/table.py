@@ -4,6 +4,7 @@
     ssl-universal artificial-table --out runs/artificial                    # the recipes' defaults (this machine's size)
     ssl-universal artificial-table --out runs/artificial --corpora nesting,flat --proxies topic --seeds 0,1,2,3,4
     ssl-universal artificial-table --out runs/artificial --report-only      # the table of what has finished
+    ssl-universal artificial-table --out runs/artificial_lrs --lrs 3e-4,1e-3  # each row's fine-tuning rate chosen on valid
 
 1. Pre-train one masked LM per corpus (recipe ``pretrain``): the five generators, the shuffled variants of
    the paired ones, and the English reference (real fortunes text in the same ids), into
@@ -86,10 +87,11 @@ def pretrain_dir(out: Path, corpus: str) -> Path:
     return out / "pretrain" / corpus
 
 
-def finetune_dir(out: Path, proxy: str, corpus: str, row: str, seed: int) -> Path:
-    if row == "scratch":
-        return out / proxy / "scratch" / f"seed{seed}"
-    return out / proxy / corpus / row / f"seed{seed}"
+def finetune_dir(out: Path, proxy: str, corpus: str, row: str, seed: int, lr: str | None = None) -> Path:
+    """``OUT/<proxy>/<corpus>/<row>/seed<s>`` (scratch: ``OUT/<proxy>/scratch/seed<s>``); with ``--lrs``, one folder
+    per learning rate above the seeds: ``.../<row>/lr<lr>/seed<s>``."""
+    base = out / proxy / "scratch" if row == "scratch" else out / proxy / corpus / row
+    return (base / f"lr{lr}" if lr else base) / f"seed{seed}"
 
 
 def _config(overrides: list[str]):
@@ -130,12 +132,32 @@ def pretrain_overrides(corpus: str, preset: str | None, extra: list[str]) -> lis
     return [f"recipe={recipe_path('pretrain')}", *([f"preset={preset}"] if preset else []), *CORPORA[corpus], *extra]
 
 
-def finetune_overrides(out: Path, proxy: str, corpus: str, row: str, seed: int, preset: str | None, extra: list[str]) -> list[str]:
+def finetune_overrides(out: Path, proxy: str, corpus: str, row: str, seed: int, preset: str | None, extra: list[str],
+                       lr: str | None = None) -> list[str]:
     base = [f"recipe={recipe_path(PROXIES[proxy])}", *([f"preset={preset}"] if preset else []), f"row={row}", f"seed={seed}"]
     if row != "scratch":
         hf = pretrain_dir(out, corpus) / "best" / "hf"
         base += [f"model.backbone={hf}", f"model.token_counts={hf / 'token_counts.json'}"]
-    return [*base, *extra]
+    return [*base, *extra, *([f"trainer.lr={lr}"] if lr else [])]
+
+
+def parse_lrs(text: str | None, overrides: list[str]) -> tuple[str | None, ...]:
+    """``--lrs 3e-4,1e-3`` → ("3e-4", "1e-3"), each a positive number given once; none → (None,): the recipe's rate."""
+    if not text:
+        return (None,)
+    lrs = tuple(t.strip() for t in text.split(","))
+    for lr in lrs:
+        try:
+            ok = float(lr) > 0 and math.isfinite(float(lr))
+        except ValueError:
+            ok = False
+        if not ok:
+            raise ConfigError(f"artificial-table --lrs: {lr!r} is not a positive learning rate (expected e.g. 3e-4,1e-3)")
+    if len(set(lrs)) != len(lrs):
+        raise ConfigError(f"artificial-table --lrs: a rate is given twice in {text!r}")
+    if any(o.split("=", 1)[0].strip() == "trainer.lr" for o in overrides):
+        raise ConfigError("artificial-table: --lrs and -o trainer.lr=... both set the fine-tuning rate; give one")
+    return lrs
 
 
 def proxy_baseline(proxy: str, preset: str | None, extra: list[str]):
@@ -153,27 +175,77 @@ def proxy_baseline(proxy: str, preset: str | None, extra: list[str]):
 
 
 # -- the table ------------------------------------------------------------------------------------
-def read_accuracies(out: Path, proxies, corpora, seeds) -> dict[tuple[str, str, str], dict[int, float]]:
-    """{(proxy, corpus or "-", row): {seed: test accuracy}} of the finished runs under ``out``."""
+def read_accuracies(out: Path, proxies, corpora, seeds, lr: str | None = None) -> dict[tuple[str, str, str], dict[int, float]]:
+    """{(proxy, corpus or "-", row): {seed: test accuracy}} of the finished runs under ``out`` (at one ``--lrs`` rate)."""
     found: dict[tuple[str, str, str], dict[int, float]] = {}
     cells = [(p, "-", "scratch") for p in proxies] + [(p, c, r) for p in proxies for c in corpora for r in ROWS]
     for proxy, corpus, row in cells:
         for seed in seeds:
-            path = finetune_dir(out, proxy, corpus, row, seed) / "results.json"
+            path = finetune_dir(out, proxy, corpus, row, seed, lr) / "results.json"
             if path.is_file():
                 found.setdefault((proxy, corpus, row), {})[seed] = float(json.loads(path.read_text())["test"][METRIC])
     return found
 
 
-def cpu_seconds(out: Path, proxies, corpora, seeds, rows=ROWS) -> tuple[float, int, float, int]:
+def select_lr(out: Path, proxies, corpora, seeds, lrs) -> tuple[dict, dict]:
+    """The fine-tuning rate of each cell chosen on valid: per (proxy, corpus, row), the rate whose runs have the highest
+    mean best-valid accuracy over the seeds, among the rates with every seed finished (a tie goes to the first given).
+    Returns ({cell: {seed: test accuracy at the chosen rate}}, {cell: (chosen rate, {rate: (mean valid, seeds)})});
+    a cell with no rate finished for every seed is left out of both (the table shows it as missing). Test accuracy
+    plays no part in the choice."""
+    accuracies, chosen = {}, {}
+    cells = [(p, "-", "scratch") for p in proxies] + [(p, c, r) for p in proxies for c in corpora for r in ROWS]
+    for cell in cells:
+        valid: dict[str, tuple[float, int]] = {}
+        tests: dict[str, dict[int, float]] = {}
+        for lr in lrs:
+            values, test = [], {}
+            for seed in seeds:
+                path = finetune_dir(out, *cell, seed, lr) / "results.json"
+                if path.is_file():
+                    r = json.loads(path.read_text())
+                    if r.get("best_value") is None:
+                        raise ConfigError(f"{path}: no best_value (the valid {METRIC} the rate is chosen on)")
+                    values.append(float(r["best_value"]))
+                    test[seed] = float(r["test"][METRIC])
+            if values:
+                valid[lr] = (statistics.fmean(values), len(values))
+                tests[lr] = test
+        complete = [lr for lr in lrs if lr in valid and valid[lr][1] == len(seeds)]
+        if complete:
+            best = max(complete, key=lambda lr: (valid[lr][0], -lrs.index(lr)))
+            accuracies[cell], chosen[cell] = tests[best], (best, valid)
+    return accuracies, chosen
+
+
+def render_lr_choice(chosen: dict, proxies, corpora, seeds, lrs, rows=ROWS) -> str:
+    """The valid accuracies the rates were chosen on, one line per row, the chosen rate marked."""
+    lines = ["", f"Fine-tuning learning rate chosen per row on the mean best-valid {METRIC} over the seeds (test plays no "
+             f"part); valid {METRIC} at " + " / ".join(lrs) + ", the chosen rate in bold:", "",
+             "| pre-training corpus | row | " + " | ".join(f"{p}: valid" for p in proxies) + " |", "|---|---|" + "---|" * len(proxies)]
+    for corpus, row in [("-", "scratch")] + [(c, r) for c in corpora for r in rows]:
+        cells = []
+        for p in proxies:
+            if (p, corpus, row) not in chosen:
+                cells.append("—")
+                continue
+            best, valid = chosen[(p, corpus, row)]
+            cells.append(" / ".join("—" if lr not in valid else (f"**{valid[lr][0]:.1f}**" if lr == best else f"{valid[lr][0]:.1f}")
+                                    + ("" if valid[lr][1] == len(seeds) else f" (n={valid[lr][1]}, not a candidate)")
+                                    for lr in lrs) + f" → {best}")
+        lines.append(f"| {'(none)' if corpus == '-' else corpus} | {row} | " + " | ".join(cells) + " |")
+    return "\n".join(lines) + "\n"
+
+
+def cpu_seconds(out: Path, proxies, corpora, seeds, rows=ROWS, lrs=(None,)) -> tuple[float, int, float, int]:
     """(pre-training CPU s, pre-trainings, fine-tuning CPU s, fine-tunings) of the finished runs, from their ``timing``."""
     def cpu(path: Path) -> float | None:
         return json.loads(path.read_text()).get("timing", {}).get("cpu_s") if path.is_file() else None
 
     pre = [c for c in (cpu(pretrain_dir(out, corpus) / "results.json") for corpus in corpora) if c is not None]
     cells = [(p, "-", "scratch") for p in proxies] + [(p, c, r) for p in proxies for c in corpora for r in rows]
-    fine = [c for p, corpus, row in cells for s in seeds
-            if (c := cpu(finetune_dir(out, p, corpus, row, s) / "results.json")) is not None]
+    fine = [c for p, corpus, row in cells for s in seeds for lr in lrs
+            if (c := cpu(finetune_dir(out, p, corpus, row, s, lr) / "results.json")) is not None]
     return sum(pre), len(pre), sum(fine), len(fine)
 
 
@@ -292,6 +364,9 @@ def main(argv: list[str]) -> int:
     p.add_argument("--rows", default=None, help=f"comma-separated assignments of the pre-trained rows (scratch is always run); "
                                                 f"default {','.join(ROWS)} (--preset quick: {','.join(quick['rows'])})")
     p.add_argument("--seeds", default=None, help="comma-separated fine-tuning seeds (default 0,1,2)")
+    p.add_argument("--lrs", default=None, help="comma-separated fine-tuning learning rates, e.g. 3e-4,1e-3: every run at each, "
+                                               "the rate of each row chosen on its mean valid accuracy over the seeds "
+                                               "(default: the recipe's one rate)")
     p.add_argument("--pretrain-override", action="append", default=[], help="key=value for every pre-training run")
     p.add_argument("-o", "--override", action="append", default=[], help="key=value for every fine-tuning run")
     p.add_argument("--threads", type=int, default=None, help="torch threads (default: torch's own; with --jobs, per job)")
@@ -308,6 +383,7 @@ def main(argv: list[str]) -> int:
     proxies = _names(args.proxies or ",".join(chosen.get("proxies", PROXIES)), PROXIES, "proxy")
     rows = _names(args.rows or ",".join(chosen.get("rows", ROWS)), ROWS, "row")
     seeds = tuple(int(s) for s in args.seeds.split(",")) if args.seeds else PRESET_SEEDS[args.preset]
+    lrs = parse_lrs(args.lrs, args.override)
     out = Path(args.out).expanduser().resolve()
     if args.threads:
         import torch
@@ -331,7 +407,7 @@ def main(argv: list[str]) -> int:
     if args.jobs < 1:
         raise ConfigError(f"artificial-table: --jobs must be >= 1, got {args.jobs}")
     if not args.report_only and args.jobs > 1:
-        _run_side_by_side(args, out, proxies, corpora, rows, seeds)
+        _run_side_by_side(args, out, proxies, corpora, rows, seeds, lrs)
     elif not args.report_only:
         drop = () if args.keep_weights else ("best", "checkpoints")
         for proxy in proxies:
@@ -339,12 +415,14 @@ def main(argv: list[str]) -> int:
             for corpus, row in cells:
                 if row != "scratch":
                     backbone(corpus)
-                for seed in seeds:
-                    t = time.perf_counter()
-                    overrides = finetune_overrides(out, proxy, corpus, row, seed, args.preset, args.override)
-                    results, trained = train_or_read(overrides, finetune_dir(out, proxy, corpus, row, seed), drop=drop)
-                    print(f"{proxy} {corpus} {row} seed={seed}: test {METRIC} {results['test'][METRIC]:.1f}"
-                          f"{f' ({time.perf_counter() - t:.0f} s)' if trained else ' (done before)'}", flush=True)
+                for lr in lrs:
+                    for seed in seeds:
+                        t = time.perf_counter()
+                        overrides = finetune_overrides(out, proxy, corpus, row, seed, args.preset, args.override, lr)
+                        results, trained = train_or_read(overrides, finetune_dir(out, proxy, corpus, row, seed, lr), drop=drop)
+                        print(f"{proxy} {corpus} {row}{f' lr={lr}' if lr else ''} seed={seed}: test {METRIC} "
+                              f"{results['test'][METRIC]:.1f}{f' ({time.perf_counter() - t:.0f} s)' if trained else ' (done before)'}",
+                              flush=True)
     for corpus in corpora:  # the pre-training table: whatever has finished
         done = pretrain_dir(out, corpus) / "results.json"
         if done.is_file():
@@ -353,14 +431,20 @@ def main(argv: list[str]) -> int:
             pretraining[corpus]["seconds"] = seconds.read_text().strip() if seconds.is_file() else "—"
     pretraining = {c: pretraining[c] for c in CORPORA if c in pretraining}
     corpora = [c for c in CORPORA if c in corpora]  # the table's order, whatever order they were trained in
-    accuracies = read_accuracies(out, proxies, corpora, seeds)
+    if lrs == (None,):
+        accuracies, chosen = read_accuracies(out, proxies, corpora, seeds), None
+    else:
+        accuracies, chosen = select_lr(out, proxies, corpora, seeds, lrs)
     header = (f"# Artificial-data transfer to English proxies (preset {args.preset or 'none (default size)'}; fine-tuning seeds "
               f"{', '.join(map(str, seeds))}; one pre-training per corpus"
               + "".join(f"; {name} overrides: {' '.join(given)}" for name, given in
-                        (("pre-training", args.pretrain_override), ("fine-tuning", args.override)) if given) + ")")
+                        (("pre-training", args.pretrain_override), ("fine-tuning", args.override)) if given)
+              + (f"; fine-tuning lr chosen per row on valid from {', '.join(lrs)}" if chosen is not None else "") + ")")
     baselines = {p: proxy_baseline(p, args.preset, args.override) for p in proxies}
     text = render(accuracies, proxies, corpora, seeds, header=header, pretraining=pretraining, rows=rows, baselines=baselines)
-    pre_s, pre_n, fine_s, fine_n = cpu_seconds(out, proxies, corpora, seeds, rows)
+    if chosen is not None:
+        text += render_lr_choice(chosen, proxies, corpora, seeds, lrs, rows)
+    pre_s, pre_n, fine_s, fine_n = cpu_seconds(out, proxies, corpora, seeds, rows, lrs)
     text += (f"\nCPU time of the finished runs (the engine's CPU clock of each run, all threads): {pre_n} pre-trainings {pre_s:.0f} s, "
              f"{fine_n} fine-tunings {fine_s:.0f} s, total {(pre_s + fine_s) / 60:.1f} min.\n")
     out.mkdir(parents=True, exist_ok=True)
@@ -371,7 +455,7 @@ def main(argv: list[str]) -> int:
     return 0
 
 
-def _run_side_by_side(args, out: Path, proxies, corpora, rows, seeds) -> None:
+def _run_side_by_side(args, out: Path, proxies, corpora, rows, seeds, lrs=(None,)) -> None:
     """``--jobs N``: every pre-training the table needs on N worker processes, then every fine-tuning. The runs and
     their folders are those of the one-process loop (a finished run is read back, a changed one refused)."""
     from ssl_universal.jobs import Job, run_jobs
@@ -390,11 +474,12 @@ def _run_side_by_side(args, out: Path, proxies, corpora, rows, seeds) -> None:
     fine = []
     for proxy in proxies:
         for corpus, row in [("-", "scratch")] + [(c, r) for c in corpora for r in rows]:
-            for seed in seeds:
-                name = f"{proxy} {corpus} {row} seed={seed}"
-                fine.append(Job(name, _run_job, (finetune_overrides(out, proxy, corpus, row, seed, args.preset, args.override),
-                                                 str(finetune_dir(out, proxy, corpus, row, seed)), drop, args.threads),
-                                log_file=logs / (name.replace(" ", "_").replace("=", "") + ".log")))
+            for lr in lrs:
+                for seed in seeds:
+                    name = f"{proxy} {corpus} {row}{f' lr={lr}' if lr else ''} seed={seed}"
+                    fine.append(Job(name, _run_job, (finetune_overrides(out, proxy, corpus, row, seed, args.preset, args.override, lr),
+                                                     str(finetune_dir(out, proxy, corpus, row, seed, lr)), drop, args.threads),
+                                    log_file=logs / (name.replace(" ", "_").replace("=", "") + ".log")))
 
     def finetuned(_, job, r):
         print(f"{job.name}: test {METRIC} {r['test'][METRIC]:.1f}"

@@ -101,3 +101,54 @@ def test_the_quick_preset_chooses_its_table_and_sums_the_cpu_time(tmp_path):
     # the overrides a table was made with are in its header, so two tables of one proxy are told apart
     assert table.main(["--out", str(tmp_path), "--preset", "quick", "--report-only", "-o", "trainer.lr=3e-4"]) == 0
     assert "; fine-tuning overrides: trainer.lr=3e-4)" in (tmp_path / "table.md").read_text().splitlines()[0]
+
+
+def _write_run(folder, test, valid):
+    folder.mkdir(parents=True, exist_ok=True)
+    (folder / "results.json").write_text(json.dumps({"test": {"accuracy": test}, "best_value": valid}))
+
+
+def test_the_rate_of_each_row_is_chosen_on_valid_never_on_test(tmp_path):
+    lrs = ("3e-4", "1e-3")
+    # scratch: 1e-3 is better on valid (worse on test); nesting: 3e-4 is better on valid; flat: 1e-3 lacks a seed
+    runs = {("topic", "-", "scratch"): {"3e-4": [(50, 40), (52, 42)], "1e-3": [(45, 48), (47, 50)]},
+            ("topic", "nesting", "most_frequent"): {"3e-4": [(60, 55), (62, 57)], "1e-3": [(70, 50), (72, 52)]},
+            ("topic", "flat", "most_frequent"): {"3e-4": [(30, 20), (32, 22)], "1e-3": [(90, 90)]}}
+    for cell, by_lr in runs.items():
+        for lr, values in by_lr.items():
+            for seed, (test, valid) in enumerate(values):
+                _write_run(table.finetune_dir(tmp_path, *cell, seed, lr), test, valid)
+    assert table.finetune_dir(tmp_path, "topic", "-", "scratch", 1, "1e-3") == tmp_path / "topic" / "scratch" / "lr1e-3" / "seed1"
+    acc, chosen = table.select_lr(tmp_path, ["topic"], ["nesting", "flat"], (0, 1), lrs)
+    assert chosen[("topic", "-", "scratch")][0] == "1e-3" and acc[("topic", "-", "scratch")] == {0: 45.0, 1: 47.0}
+    assert chosen[("topic", "nesting", "most_frequent")][0] == "3e-4"
+    assert acc[("topic", "nesting", "most_frequent")] == {0: 60.0, 1: 62.0}
+    assert chosen[("topic", "flat", "most_frequent")][0] == "3e-4"  # the unfinished rate is no candidate
+    assert ("topic", "nesting", "random") not in acc
+    text = table.render_lr_choice(chosen, ["topic"], ["nesting", "flat"], (0, 1), lrs, rows=("most_frequent",))
+    assert "| (none) | scratch | 41.0 / **49.0** → 1e-3 |" in text
+    assert "| flat | most_frequent | **21.0** / 90.0 (n=1, not a candidate) → 3e-4 |" in text
+    g = table.gains(acc, ["topic"], ["nesting"], rows=("most_frequent",))
+    assert g[("topic", "nesting", "most_frequent")][0] == pytest.approx(61.0 - 46.0)
+
+
+def test_bad_rates_are_refused_before_anything_runs(tmp_path):
+    for bad, match in (("3e-4,abc", "'abc' is not a positive"), ("0", "not a positive"), ("1e-3,1e-3", "given twice")):
+        with pytest.raises(ConfigError, match=match):
+            table.main(["--out", str(tmp_path), "--preset", "smoke", "--lrs", bad])
+    with pytest.raises(ConfigError, match="--lrs and -o trainer.lr"):
+        table.main(["--out", str(tmp_path), "--preset", "smoke", "--lrs", "1e-3", "-o", "trainer.lr=3e-4"])
+    assert not (tmp_path / "pretrain").exists()
+
+
+def test_the_verb_with_two_rates_trains_both_and_reports_the_choice(tmp_path, capsys):
+    argv = ["--out", str(tmp_path), "--preset", "smoke", "--corpora", "nesting", "--proxies", "topic", "--seeds", "0",
+            "--rows", "most_frequent", "--threads", "1", "--lrs", "1e-4,1e-3"]
+    assert table.main(argv) == 0
+    for lr in ("1e-4", "1e-3"):
+        saved = (table.finetune_dir(tmp_path, "topic", "nesting", "most_frequent", 0, lr) / "config.yaml").read_text()
+        assert f"lr: {float(lr)}" in saved or f"lr: {lr}" in saved
+    text = (tmp_path / "table.md").read_text()
+    assert "fine-tuning lr chosen per row on valid from 1e-4, 1e-3" in text.splitlines()[0]
+    assert "| nesting | most_frequent | " in text and "→ 1e-" in text and "4 fine-tunings" in text
+    assert table.main(argv) == 0 and capsys.readouterr().out.count("(done before)") >= 4
