@@ -276,7 +276,7 @@ def _cell(mean: float, std: float, sign: bool = False) -> str:
 
 
 def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretraining: dict | None = None, rows=ROWS,
-           baselines: dict | None = None) -> str:
+           baselines: dict | None = None, lr_chosen: bool = False) -> str:
     g = gains(accuracies, proxies, corpora, rows)
     cols = " | ".join(f"{p} ({KIND.get(p, 'proxy')}): acc | gain" for p in proxies)
     lines = [header, "", f"| pre-training corpus | row | {cols} |", "|---|---|" + "---|---|" * len(proxies)]
@@ -299,7 +299,8 @@ def render(accuracies: dict, proxies, corpora, seeds, *, header: str, pretrainin
                 gm, gs, k = g[(p, corpus, row)]
                 cells.append(f"{_cell(m, s)}{f' (n={k})' if 0 < k != len(seeds) else ''} | {_cell(gm, gs, sign=True)}")
             lines.append(f"| {corpus} | {row} | " + " | ".join(cells) + " |")
-    lines += ["", "Test accuracy (%) at the best valid step, mean ± std over seeds; gain = mean(row) − mean(scratch), ± the "
+    step = "at the best valid step of the rate chosen on valid (below)" if lr_chosen else "at the best valid step"
+    lines += ["", f"Test accuracy (%) {step}, mean ± std over seeds; gain = mean(row) − mean(scratch), ± the "
               "row's std. Every task is a PROXY made by rule from fortunes (not GLUE)"
               + ("; sentiment's labels are SILVER (the VADER lexicon's score, not a reader's)." if "sentiment" in proxies else ".")]
     if baselines:
@@ -441,7 +442,8 @@ def main(argv: list[str]) -> int:
                         (("pre-training", args.pretrain_override), ("fine-tuning", args.override)) if given)
               + (f"; fine-tuning lr chosen per row on valid from {', '.join(lrs)}" if chosen is not None else "") + ")")
     baselines = {p: proxy_baseline(p, args.preset, args.override) for p in proxies}
-    text = render(accuracies, proxies, corpora, seeds, header=header, pretraining=pretraining, rows=rows, baselines=baselines)
+    text = render(accuracies, proxies, corpora, seeds, header=header, pretraining=pretraining, rows=rows, baselines=baselines,
+                  lr_chosen=chosen is not None)
     if chosen is not None:
         text += render_lr_choice(chosen, proxies, corpora, seeds, lrs, rows)
     pre_s, pre_n, fine_s, fine_n = cpu_seconds(out, proxies, corpora, seeds, rows, lrs)

@@ -35,7 +35,9 @@ def test_gains_are_computed_from_the_run_folders(tmp_path):
     text = table.render(acc, ["topic", "acceptability"], ["nesting"], (0, 1, 2), header="# t")
     assert "| nesting | most_frequent | 42.0 ± 2.6 | +10.0 ± 2.6 | 54.0 ± 1.4 (n=2) | +3.0 ± 1.4 |" in text
     assert "| nesting | random | 30.0 ± 1.0 | -2.0 ± 1.0 | — | — |" in text
-    assert "32.0 ± 2.0 (n=3)" in text and "PROXY" in text
+    assert "32.0 ± 2.0 (n=3)" in text and "PROXY" in text and "rate chosen" not in text
+    assert "at the best valid step of the rate chosen on valid" in table.render(
+        acc, ["topic"], ["nesting"], (0, 1, 2), header="# t", lr_chosen=True)
     png = table.chart(acc, ["topic", "acceptability"], ["nesting"], tmp_path / "g.png", "t")
     assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
 
