@@ -24,10 +24,15 @@ log = logging.getLogger(__name__)
 
 # -- feature extractors --------------------------------------------------------------------------
 class MfccFeatures:
-    """HuBERT's first-iteration targets: 13 Kaldi MFCCs + deltas + delta-deltas, 25 ms windows every 10 ms."""
+    """HuBERT's first-iteration targets: 13 Kaldi MFCCs + deltas + delta-deltas, 25 ms windows every 10 ms.
 
-    def __init__(self, sample_rate: int = 16000):
-        self.sample_rate = sample_rate
+    ``cmvn``: each utterance's 39 features are shifted to mean 0 and scaled to variance 1 over its own frames
+    (per-utterance cepstral mean and variance normalisation, the classic removal of a speaker's and a channel's
+    constant spectral colouring). HuBERT's recipe does not normalise, so the default is off.
+    """
+
+    def __init__(self, sample_rate: int = 16000, cmvn: bool = False):
+        self.sample_rate, self.cmvn = sample_rate, cmvn
         self.frame_rate = sample_rate / (sample_rate // 100)  # 10 ms hop
         self.dim = 39
 
@@ -39,7 +44,10 @@ class MfccFeatures:
         mfcc = kaldi.mfcc(wave[None], sample_frequency=self.sample_rate, use_energy=False)  # [frames, 13]
         mfcc = mfcc.T.contiguous()
         deltas = AF.compute_deltas(mfcc)
-        return torch.cat([mfcc, deltas, AF.compute_deltas(deltas)]).T.numpy().astype(np.float32)
+        feats = torch.cat([mfcc, deltas, AF.compute_deltas(deltas)]).T
+        if self.cmvn:
+            feats = (feats - feats.mean(0)) / feats.std(0, unbiased=False).clamp_min(1e-5)
+        return feats.numpy().astype(np.float32)
 
 
 class HubertFeatures:
@@ -122,6 +130,7 @@ class UnitConfig:
     fit_split: str = "train"  # the split k-means is fitted on
     feature: str = choice("mfcc", "hubert")  # mfcc | hubert
     checkpoint: str | None = None  # HuBERT folder/file (feature: hubert)
+    cmvn: bool = False  # feature: mfcc: per-utterance mean and variance normalisation of the 39 features
     layer: int = 6  # HuBERT transformer layer, 1-based
     arch: str = "hubert_base"  # torchaudio architecture of a state-dict checkpoint
     sample_rate: int = 16000  # the feature extractor's input rate
@@ -138,7 +147,9 @@ class UnitConfig:
 
 def make_extractor(cfg: UnitConfig):
     if cfg.feature == "mfcc":
-        return MfccFeatures(cfg.sample_rate)
+        return MfccFeatures(cfg.sample_rate, cmvn=cfg.cmvn)
+    if cfg.cmvn:
+        raise ConfigError(f"cmvn applies to feature: mfcc only; got feature {cfg.feature!r}")
     if cfg.feature == "hubert":
         if not cfg.checkpoint:
             raise ConfigError("feature: hubert needs checkpoint (a HuBERT folder or state-dict file)")

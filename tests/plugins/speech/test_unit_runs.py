@@ -8,8 +8,9 @@ from __future__ import annotations
 
 import numpy as np
 import pytest
+import torch
 
-from ssl_universal.errors import DataError
+from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.metrics import merge_repeated_units
 
 
@@ -26,3 +27,21 @@ def test_merged_units_and_counts_reconstruct_frames(units, seed):
 def test_expand_rejects_mismatched_counts(units):
     with pytest.raises(DataError, match="differ in length: 2 vs 1"):
         units.expand_runs([1, 2], [3])
+
+
+def test_mfcc_cmvn_normalises_each_utterance(units):
+    rng = np.random.default_rng(0)
+    t = np.arange(16000) / 16000
+    wave = torch.from_numpy((0.3 * np.sin(2 * np.pi * 440 * t) + 0.05 * rng.standard_normal(16000)).astype(np.float32))
+    plain = units.MfccFeatures(16000)(wave)
+    normed = units.MfccFeatures(16000, cmvn=True)(wave)
+    assert plain.shape == normed.shape and normed.shape[1] == 39
+    assert np.abs(plain.mean(0)).max() > 1.0  # raw cepstra carry a large constant offset
+    np.testing.assert_allclose(normed.mean(0), 0.0, atol=1e-4)
+    np.testing.assert_allclose(normed.std(0), 1.0, atol=1e-3)
+
+
+def test_cmvn_refused_for_hubert_features(units):
+    cfg = units.UnitConfig(feature="hubert", checkpoint="x", cmvn=True)
+    with pytest.raises(ConfigError, match="cmvn applies to feature: mfcc only"):
+        units.make_extractor(cfg)
