@@ -28,6 +28,7 @@ import soundfile as sf
 import torch
 
 from ssl_universal.errors import ConfigError, DataError
+from ssl_universal.schema import choice
 from ssl_universal_plugins.speech.audio import resample, write_manifest
 from ssl_universal_plugins.speech.tts import Voice, engine_available, synthesize
 from ssl_universal_plugins.text.prepare import FORTUNES_DIR, _cloze, _prose
@@ -60,6 +61,10 @@ class SpokenQAConfig:
     sample_rate: int = 16000
     check_alignment: int = 20  # passages per split whose marks are checked against pocketsphinx (0 = none)
     workers: int = 2  # parallel flite processes
+    # flite: questions by flite voices (another synthesiser and speaker than the passage; the dataset proper).
+    # passage: each question by its own passage's espeak-ng voice, pitch and rate, a *control*: units that follow the
+    # voice as much as the words can then match the copied sentence, so it measures what the voice change costs.
+    question_voice: str = choice("flite", "passage")
 
 
 def _passage_texts(cfg: SpokenQAConfig, rng: random.Random) -> list[str]:
@@ -90,7 +95,9 @@ def build_dataset(cfg: SpokenQAConfig) -> dict:
     """Write the dataset under ``cfg.out``; returns the summary (also ``dataset.json``)."""
     if cfg.fortunes_per_passage < 1:
         raise ConfigError(f"fortunes_per_passage must be >= 1, got {cfg.fortunes_per_passage}")
-    if not engine_available("flite"):
+    if cfg.question_voice not in ("flite", "passage"):
+        raise ConfigError(f"question_voice must be 'flite' or 'passage', got {cfg.question_voice!r}")
+    if cfg.question_voice == "flite" and not engine_available("flite"):
         raise DataError("flite is not installed (questions are spoken by flite voices): bash tools/install_system_deps.sh")
     rng = random.Random(cfg.seed)
     texts = _passage_texts(cfg, rng)
@@ -129,6 +136,7 @@ def build_dataset(cfg: SpokenQAConfig) -> dict:
             rows[split].append({
                 "id": f"{split}-{n:05d}", "context_id": f"{split}-c{n:05d}", "context": context, "qa": qa,
                 "passage_voice": name, "question_voice": q_voices[rng.randrange(len(q_voices))],
+                "espeak": (voice, wpm, pitch),
                 "wave": wave16, "times": times, "span": (round(start, 4), round(end, 4)),
                 "prosody": {"rate_scale": rng.uniform(0.9, 1.1), "pitch_shift": rng.randint(-6, 6)},
             })
@@ -137,10 +145,16 @@ def build_dataset(cfg: SpokenQAConfig) -> dict:
         return synthesize(row["question_voice"], row["qa"]["question"], cfg.sample_rate, **row["prosody"])
 
     all_rows = [r for s in SPLITS for r in rows[s]]
-    with ThreadPoolExecutor(max(1, cfg.workers)) as pool:
-        question_waves = list(pool.map(speak_question, all_rows))
-    for row, qwave in zip(all_rows, question_waves):
-        row["question_wave"] = qwave
+    if cfg.question_voice == "passage":  # libespeak-ng is one process-wide engine: one question at a time
+        for row in all_rows:
+            wave, rate, _ = espeak_words(row["qa"]["question"], *row["espeak"])
+            row["question_wave"] = resample(torch.from_numpy(wave), rate, cfg.sample_rate).numpy()
+            row["question_speaker"] = row["passage_voice"]
+    else:
+        with ThreadPoolExecutor(max(1, cfg.workers)) as pool:
+            question_waves = list(pool.map(speak_question, all_rows))
+        for row, qwave in zip(all_rows, question_waves):
+            row["question_wave"], row["question_speaker"] = qwave, row["question_voice"].name
     summary = {"config": asdict(cfg), "skipped": skipped, "splits": {}}
     for split in SPLITS:
         summary["splits"][split] = _write_split(out, split, rows[split], cfg.sample_rate)
@@ -164,7 +178,7 @@ def _write_split(out: Path, split: str, rows: list[dict], rate: int) -> dict:
             "context": row["context"], "context_id": row["context_id"], "audio": c_rel, "voice": row["passage_voice"],
             "words": [[w.word, w.char_start, round(w.start, 4), round(w.end, 4)] for w in row["times"]],
             "qas": [{"id": row["id"], "question": qa["question"], "type": "cloze", "audio": q_rel,
-                     "voice": row["question_voice"].name,
+                     "voice": row["question_speaker"],
                      "answers": [{"text": qa["text"], "answer_start": qa["answer_start"],
                                   "start_time": row["span"][0], "end_time": row["span"][1]}]}],
         })
@@ -177,7 +191,7 @@ def _write_split(out: Path, split: str, rows: list[dict], rate: int) -> dict:
     return {
         "qa_pairs": len(rows), "hours": round((sum(seconds_p) + sum(seconds_q)) / 3600, 4),
         "passage_speakers": sorted({r["passage_voice"] for r in rows}),
-        "question_speakers": sorted({r["question_voice"].name for r in rows}),
+        "question_speakers": sorted({r["question_speaker"] for r in rows}),
         "passage_words": round(float(np.mean([len(r["times"]) for r in rows])), 1) if rows else 0,
         "question_words": round(float(np.mean([len(r["qa"]["question"].split()) for r in rows])), 1) if rows else 0,
         "passage_seconds": round(float(np.mean(seconds_p)), 2) if rows else 0,

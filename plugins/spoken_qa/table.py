@@ -59,10 +59,31 @@ class Pipeline(Stages):
 
         return train(load_config([*overrides, "trainer.progress_bar=false", *self.threads, *self.args.override]))
 
-    def dataset(self) -> None:
-        from .dataset import SpokenQAConfig, build_dataset
+    def dataset_config(self):
+        from .dataset import SpokenQAConfig
 
-        build_dataset(SpokenQAConfig(out=str(self.data), seed=self.args.data_seed, **self.preset["dataset"]))
+        return SpokenQAConfig(out=str(self.data), seed=self.args.data_seed, question_voice=self.args.question_voice,
+                              **self.preset["dataset"])
+
+    def check_dataset(self) -> None:
+        """A dataset already under OUT must be the asked one: its runs and units would otherwise be mixed in."""
+        from dataclasses import asdict
+
+        path = self.data / "dataset.json"
+        if not path.exists():
+            return
+        saved = json.loads(path.read_text()).get("config", {})
+        asked = asdict(self.dataset_config())
+        default = {"question_voice": "flite"}  # datasets written before the key existed
+        differ = sorted(k for k in asked if k not in ("out", "workers") and saved.get(k, default.get(k)) != asked[k])
+        if differ:
+            what = ", ".join(f"{k}: {saved.get(k, default.get(k))!r} there, {asked[k]!r} asked" for k in differ)
+            raise SSLUniversalError(f"{path} was built with other settings ({what}); use another --out")
+
+    def dataset(self) -> None:
+        from .dataset import build_dataset
+
+        build_dataset(self.dataset_config())
 
     def units(self, k: int) -> None:
         from ssl_universal_plugins.speech.units import UnitConfig, extract_units
@@ -74,6 +95,7 @@ class Pipeline(Stages):
     def run(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
         start = time.perf_counter()
+        self.check_dataset()
         self.stage("dataset", self.data / "dataset.json", self.dataset)
         for k in self.preset["clusters"]:
             units = self.out / "units" / f"k{k}"
@@ -86,9 +108,19 @@ class Pipeline(Stages):
                         f"task.data_dir={self.data}", f"task.units_dir={units}", f"tokenizer.num_units={k}",
                         f"task.predictions_dir={run_dir / 'predictions'}"]))
             self.stage(f"references K={k}", units / "references.json", lambda units=units: self.references(units))
+            self.stage(f"passage retrieval K={k}", units / "retrieval.json", lambda units=units: self.retrieval(units))
         self.stage("cascade", self.out / "cascade" / "cascade.json", self.cascade)
         self.timings["total"] = round(time.perf_counter() - start, 1)
         self.tables()
+
+    def retrieval(self, units: Path) -> None:
+        """Front-end check: recall@1 of a question's own passage from unit n-grams (units_qa.passage_retrieval)."""
+        from .units_qa import UnitQAConfig, UnitQATask, UnitTokenizer, UnitTokenizerConfig, passage_retrieval
+
+        task = UnitQATask(UnitQAConfig(data_dir=str(self.data), units_dir=str(units)),
+                          UnitTokenizer(UnitTokenizerConfig(num_units=int(units.name[1:]))))
+        results = {split: {str(n): passage_retrieval(task.read(split), n) for n in (1, 2, 3)} for split in ("train", "test")}
+        (units / "retrieval.json").write_text(json.dumps(results, indent=2) + "\n")
 
     def references(self, units: Path) -> None:
         """Trivial floors through sqa_eval: a random span of the mean train answer length, and the whole passage."""
@@ -172,6 +204,16 @@ class Pipeline(Stages):
                       f"100 draws: FF1 {ff1[0]:.2f} ± {ff1[1]:.2f}, "
                       f"AOS {aos[0]:.2f} ± {aos[1]:.2f}; whole passage FF1 {refs['whole_passage']['ff1']:.2f}, "
                       f"AOS {refs['whole_passage']['aos']:.2f}.", ""]
+            retrieval = json.loads((self.out / "units" / f"k{k}" / "retrieval.json").read_text())
+            lines += ["Front-end check (no training): each question ranks its split's passages by the TF-IDF cosine of "
+                      "merged-unit n-grams; recall@1 of its own passage, % (chance):", "",
+                      "| split | questions | passages | 1-grams | 2-grams | 3-grams | chance |", "|---|---:|---:|---:|---:|---:|---:|"]
+            for split, by_n in retrieval.items():
+                first = by_n["1"]
+                lines.append(f"| {split} | {first['questions']} | {first['passages']} | "
+                             + " | ".join(f"{by_n[n]['recall_at_1']:.1f}" for n in ("1", "2", "3"))
+                             + f" | {first['chance_recall_at_1']:.1f} |")
+            lines.append("")
         rows = ["| cascade (pocketsphinx → text QA) | EM | F1 |", "|---|---|---|"]
         for name, key in (("gold text (upper bound)", "gold_text"), ("ASR transcripts", "asr")):
             em = mean_std([r[key]["exact_match"] for r in cascade["runs"]])
@@ -194,6 +236,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--seeds", default=None, help="comma-separated seeds (default: the preset's 0,1,2)")
     parser.add_argument("--clusters", default=None, help="comma-separated K of the k-means units (64,128,512)")
     parser.add_argument("--data-seed", type=int, default=0, help="seed of the dataset and the k-means")
+    parser.add_argument("--question-voice", choices=("flite", "passage"), default="flite",
+                        help="flite: the dataset proper; passage: the same-voice control (each question in its "
+                             "passage's espeak-ng voice)")
     parser.add_argument("--override", action="append", default=[], help="key=value added to every training run")
     args = parser.parse_args(argv)
     start = time.perf_counter()

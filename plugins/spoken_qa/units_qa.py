@@ -123,6 +123,41 @@ class SpokenQuestion:
     span_units: tuple[int, int]
 
 
+def passage_retrieval(questions: list[SpokenQuestion], ngram: int = 3) -> dict[str, Any]:
+    """Can a question's units find its own passage among the split's passages? A front-end check, no training.
+
+    Every question is copied from a sentence of its passage (cloze), so units that transcribe the *words* rather than
+    the voice make the question's unit n-grams recur in its passage. Each question ranks the split's distinct
+    passages by the cosine of TF-IDF vectors of merged-unit n-grams (``ngram``-grams, sublinear tf); recall@1 and
+    the mean reciprocal rank are reported with their chance values (the passage drawn at random). Ties count
+    against the gold passage, so constant scores give recall@1 0.
+    """
+    from sklearn.feature_extraction.text import TfidfVectorizer
+
+    passages: dict[str, list[int]] = {}
+    for q in questions:
+        passages.setdefault(q.context_id, q.passage.units)
+    if not questions or len(passages) < 2:
+        raise DataError(f"passage retrieval needs questions over at least 2 passages; got {len(questions)} question(s) "
+                        f"over {len(passages)} passage(s)")
+    ids = list(passages)
+
+    def text(units: list[int]) -> str:
+        return " ".join(f"u{u}" for u in units)
+
+    vectorizer = TfidfVectorizer(token_pattern=r"\S+", ngram_range=(ngram, ngram), sublinear_tf=True, lowercase=False)
+    vectorizer.fit([text(passages[c]) for c in ids] + [text(q.question.units) for q in questions])
+    scores = (vectorizer.transform([text(q.question.units) for q in questions]) @ vectorizer.transform(
+        [text(passages[c]) for c in ids]).T).toarray()
+    gold = np.array([ids.index(q.context_id) for q in questions])
+    own = scores[np.arange(len(questions)), gold]
+    rank = (scores > own[:, None]).sum(1) + ((scores == own[:, None]).sum(1) - 1)  # ties: the gold passage last
+    n = len(ids)
+    return {"ngram": ngram, "questions": len(questions), "passages": n,
+            "recall_at_1": float(np.mean(rank == 0) * 100), "chance_recall_at_1": 100.0 / n,
+            "mrr": float(np.mean(1.0 / (rank + 1))), "chance_mrr": float(np.mean(1.0 / np.arange(1, n + 1)))}
+
+
 @dataclass
 class UnitQAConfig(TaskConfig):
     """Spoken QA over merged speech units (paths are folders written by the spoken_qa commands)."""

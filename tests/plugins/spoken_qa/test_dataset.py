@@ -78,3 +78,17 @@ def test_files_agree_and_test_voices_are_held_out(dataset):
     assert not voices["test"] & (voices["train"] | voices["valid"])
     check = summary["alignment_check"]
     assert check["utterances"] + check["not_aligned"] == 2 + 1 + 2 and check["median_word_start_ms"] < 60
+
+
+def test_same_voice_control_speaks_each_question_in_its_passage_voice(tmp_path):
+    from ssl_universal_plugins.spoken_qa.dataset import SpokenQAConfig, build_dataset
+
+    summary = build_dataset(SpokenQAConfig(out=str(tmp_path), train=2, valid=1, test=1, max_fortune_chars=90,
+                                           check_alignment=0, question_voice="passage"))
+    assert summary["config"]["question_voice"] == "passage"
+    for split in ("train", "valid", "test"):
+        for p in json.loads((tmp_path / f"{split}.json").read_text())["data"][0]["paragraphs"]:
+            qa = p["qas"][0]
+            assert qa["voice"] == p["voice"] and p["voice"].startswith("espeak_")
+            assert 0.5 < sf.info(str(tmp_path / "audio" / qa["audio"])).duration < sf.info(str(tmp_path / "audio" / p["audio"])).duration
+        assert summary["splits"][split]["question_speakers"] == summary["splits"][split]["passage_speakers"]

@@ -14,11 +14,14 @@ import torch
 from ssl_universal.errors import DataError
 from ssl_universal.metrics import merge_repeated_units, units_to_seconds
 from ssl_universal_plugins.spoken_qa.units_qa import (
+    SpokenQuestion,
     UnitQAConfig,
     UnitQATask,
     UnitTokenizer,
     UnitTokenizerConfig,
+    Utterance,
     decode_span,
+    passage_retrieval,
     seconds_to_units,
 )
 
@@ -179,3 +182,28 @@ def test_table_scores_equal_eval_sqa_on_the_saved_predictions(unit_data, tmp_pat
     assert scored["ff1"] == pytest.approx(results["test"]["ff1"]) and scored["aos"] == pytest.approx(results["test"]["aos"])
     predictions = json.loads((folder / "test.predictions.json").read_text())
     assert len(predictions) == 3 and all(v["start_unit"] <= v["end_unit"] for v in predictions.values())
+
+
+def _question(qid: str, context_id: str, question: list[int], passage: list[int]) -> SpokenQuestion:
+    return SpokenQuestion(qid, context_id, Utterance(question, [1] * len(question)), Utterance(passage, [1] * len(passage)),
+                          (0.0, 0.1), (0, 0))
+
+
+def test_passage_retrieval_finds_copied_units_and_sits_at_chance_on_unrelated_ones():
+    rng = random.Random(0)
+    passages = {f"c{i}": [rng.randrange(40) for _ in range(60)] for i in range(20)}
+    copied = [_question(f"q{i}", c, p[10:30], p) for i, (c, p) in enumerate(passages.items())]
+    found = passage_retrieval(copied, ngram=3)
+    assert found["recall_at_1"] == 100.0 and found["mrr"] == 1.0 and found["passages"] == 20
+    assert found["chance_recall_at_1"] == 5.0
+    unrelated = [_question(f"q{i}", c, [rng.randrange(40) for _ in range(20)], p) for i, (c, p) in enumerate(passages.items())]
+    assert passage_retrieval(unrelated, ngram=3)["recall_at_1"] < 30.0
+
+
+def test_passage_retrieval_counts_ties_against_the_gold_passage():
+    same = [1, 2, 3, 4, 5, 6]
+    tied = [_question("q0", "c0", [9, 8, 7], same), _question("q1", "c1", [9, 8, 7], same)]
+    result = passage_retrieval(tied, ngram=1)
+    assert result["recall_at_1"] == 0.0 and result["mrr"] == 0.5
+    with pytest.raises(DataError, match="at least 2 passages"):
+        passage_retrieval(tied[:1])
