@@ -173,7 +173,8 @@ def _run(jobs: list[Job | None], workers: int) -> None:
 def finetune_root(out: Path, overrides: list[str], pretrain_seed: int | None = None) -> Path:
     """Where the fine-tuning runs go: other ``--finetune-override`` values get their own folder, never a finished run's;
     so do the runs that share one pre-training (``--pretrain-seed``), never mixed with those on per-seed pre-trainings."""
-    tag = "_".join(re.sub(r"[^A-Za-z0-9_.=-]+", "_", o) for o in overrides)
+    # '=' would make the folder an unparseable run_dir= override: key=value becomes key-value
+    tag = "_".join(re.sub(r"[^A-Za-z0-9_.-]+", "_", o.replace("=", "-", 1)) for o in overrides)
     root = out / ("finetune" if pretrain_seed is None else f"finetune_pretrain{pretrain_seed}")
     return root / tag if tag else root
 
@@ -244,8 +245,15 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--backbone", default=None, help="transfer: a Hugging Face folder instead of our pre-training")
     parser.add_argument("--qa-languages", default=",".join(QA_LANGUAGES))
     parser.add_argument("--finetune-override", action="append", default=[], help="key=value for every fine-tuning run")
+    parser.add_argument("--rows", default="pretrained,scratch",
+                        help="transfer: the fine-tuning rows to train (pretrained = the backbone, scratch = no pre-training)")
     parser.add_argument("--report-only", action="store_true", help="print the table from the runs under --out; train nothing")
     args = parser.parse_args(argv)
+    rows = args.rows.split(",")
+    if any(row not in ("pretrained", "scratch") for row in rows):
+        parser.error(f"--rows: expected a comma-separated subset of pretrained,scratch; got {args.rows!r}")
+    if args.table == "fake" and args.rows != "pretrained,scratch":
+        parser.error("--rows applies to --table transfer; the fake table's three rows are its experiment")
     if args.backbone and args.pretrain_seed is not None:
         parser.error("--pretrain-seed chooses among our pre-trainings; with --backbone there is none")
     sizes = PRESETS[args.preset]
@@ -295,7 +303,7 @@ def main(argv: list[str]) -> int:
         run([_finetune_job(task, backbones[seed], row, label, language, tests, seed, data, out, sizes, args.threads,
                            args.finetune_override, pre)
              for task, language, tests in jobs for seed in seeds
-             for label, row in (("multilingual", "pretrained"), ("none", "scratch"))])
+             for label, row in (("multilingual", "pretrained"), ("none", "scratch")) if row in rows])
         records = find_transfer_records([finetune_root(out, args.finetune_override, pre)], exclude_below=True)
         text = transfer_tables(records) + "\n\n" + reference_tables(data, qa_languages, POS_LANGUAGES)
     else:

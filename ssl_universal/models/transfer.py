@@ -39,7 +39,7 @@ from ..tokenizer import Tokenizer
 from .backbone import hf_special_ids, hf_vocabulary
 
 ASSIGNMENTS = ("none", "random", "most_frequent", "least_frequent", "reinit", "scratch")
-FREEZE_POLICIES = ("none", "fpt")
+FREEZE_POLICIES = ("none", "fpt", "embeddings")
 INITS = ("pretrained", "statistics_only")
 MAPPING_FILE = "symbol_mapping.json"
 _UNUSED = re.compile(r"^(\[unused\d+\]|<unused\d+>|\[UNUSED_\d+\])$")
@@ -330,12 +330,25 @@ def apply_freeze_policy(model: nn.Module, encoder: nn.Module, policy: str) -> li
     ``mlp.c_proj``). Input and position (and token-type) embeddings, every LayerNorm (BERT's
     ``LayerNorm``, GPT-2's ``ln_1``/``ln_2``/``ln_f``) and the task head stay trainable, as in
     kzl/universal-computation's ``fpt.py``.
+
+    ``embeddings`` freezes the word-embedding matrix only (positions, token types, LayerNorms, the body
+    and the head train): the usual choice for zero-shot cross-lingual fine-tuning, where updating only
+    the fine-tuning language's rows moves them away from the other languages' rows (Wu & Dredze 2019,
+    "Beto, Bentz, Becas", freeze the embeddings for this reason). With a 250k-piece vocabulary it is also
+    most of the fine-tuning cost on a CPU (the optimiser step over the matrix).
     """
     if policy not in FREEZE_POLICIES:  # configs are checked when they load; this guards direct callers
         raise ValueError(f"unknown freeze policy {policy!r}; expected one of {', '.join(FREEZE_POLICIES)}")
     if policy == "none":
         return []
     frozen_ids = set()
+    if policy == "embeddings":
+        base = getattr(encoder, "base_model", encoder)
+        embedding = base.get_input_embeddings() if hasattr(base, "get_input_embeddings") else None
+        if embedding is None:
+            raise ConfigError(f"freeze_policy 'embeddings': a {type(base).__name__} has no input embeddings")
+        embedding.weight.requires_grad_(False)
+        return [name for name, p in model.named_parameters() if p is embedding.weight]
     for module in transformer_blocks(encoder).modules():
         if is_normalization(module):
             continue

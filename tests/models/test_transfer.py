@@ -154,6 +154,21 @@ def test_fpt_freezes_exactly_attention_and_feed_forward(tiny_backbone, build):
     assert apply_freeze_policy(model, model.encoder, "none") == []
 
 
+def test_embeddings_policy_freezes_the_word_embeddings_only_and_they_do_not_move(tiny_backbone, build, make_task):
+    task = make_task()
+    model = build(task, assignment="random", freeze_policy="embeddings")
+    assert model.frozen_parameters == ["hf.embeddings.word_embeddings.weight"]
+    assert sorted(n for n, p in model.named_parameters() if not p.requires_grad) == model.frozen_parameters
+    before = model.encoder.embeddings.word_embeddings.weight.detach().clone()
+    layer = model.encoder.encoder.layer[0].attention.self.query.weight.detach().clone()
+    optimizer = torch.optim.AdamW([p for p in model.parameters() if p.requires_grad], lr=1e-2)
+    model.train()
+    model(**task.batch(4))["loss"].backward()
+    optimizer.step()
+    assert torch.equal(model.encoder.embeddings.word_embeddings.weight, before)  # frozen rows never move
+    assert not torch.equal(model.encoder.encoder.layer[0].attention.self.query.weight, layer)  # the body trains
+
+
 def test_statistics_only_matches_each_tensors_mean_and_std(tiny_backbone):
     model, _ = resolve_backbone(str(tiny_backbone))
     before = {n: p.detach().clone() for n, p in model.named_parameters()}

@@ -185,3 +185,23 @@ def test_a_test_language_added_later_is_scored_alone_without_retraining(tmp_path
     record = json.loads((run_dir / "transfer.json").read_text())
     assert record["scores"] == {"en": {"accuracy": 83.0}, "tr": {"accuracy": 40.0}, "zh": {"accuracy": 50.0}}
     assert table._finetune_job(*args, ["en", "tr", "zh"], 0, data, tmp_path, table.PRESETS["quick"], 1, []) is None
+
+
+def test_rows_and_finetune_overrides_choose_the_runs_and_their_folders_parse_as_run_dir(tmp_path, monkeypatch):
+    from ssl_universal.config import load_config
+
+    batches = _dry_table(tmp_path, monkeypatch)
+    overrides = ["model.freeze_policy=embeddings", "trainer.lr=1e-4"]
+    table.main(["--table", "transfer", "--preset", "smoke", "--seeds", "0", "--out", str(tmp_path), "--backbone", str(tmp_path),
+                "--rows", "pretrained", "--qa-languages", "en", *[a for o in overrides for a in ("--finetune-override", o)]])
+    (_, finetunes), = batches  # a --backbone table pre-trains nothing
+    assert len(finetunes) == 5 and all(" multilingual " in j.name for j in finetunes)  # POS en/tr/zh, QA en/en+zh
+    root = table.finetune_root(tmp_path, overrides)
+    assert root == tmp_path / "finetune" / "model.freeze_policy-embeddings_trainer.lr-1e-4"
+    assert {j.args[8] for j in finetunes} == {root}  # their own folder, never the plain runs'
+    cfg = load_config(["recipe=crosslingual/pos", f"run_dir={root / 'pos' / 'seed0'}", *overrides])
+    assert cfg.run_dir == str(root / "pos" / "seed0") and cfg.model.freeze_policy == "embeddings"
+    with pytest.raises(SystemExit):
+        table.main(["--table", "transfer", "--out", str(tmp_path), "--rows", "pretrained,none"])
+    with pytest.raises(SystemExit):
+        table.main(["--table", "fake", "--out", str(tmp_path), "--rows", "pretrained"])
