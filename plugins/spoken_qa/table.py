@@ -109,6 +109,7 @@ class Pipeline(Stages):
                         f"task.predictions_dir={run_dir / 'predictions'}"]))
             self.stage(f"references K={k}", units / "references.json", lambda units=units: self.references(units))
             self.stage(f"passage retrieval K={k}", units / "retrieval.json", lambda units=units: self.retrieval(units))
+            self.stage(f"unit alignment K={k}", units / "alignment.json", lambda units=units: self.alignment(units))
         self.stage("cascade", self.out / "cascade" / "cascade.json", self.cascade)
         self.timings["total"] = round(time.perf_counter() - start, 1)
         self.tables()
@@ -121,6 +122,25 @@ class Pipeline(Stages):
                           UnitTokenizer(UnitTokenizerConfig(num_units=int(units.name[1:]))))
         results = {split: {str(n): passage_retrieval(task.read(split), n) for n in (1, 2, 3)} for split in ("train", "test")}
         (units / "retrieval.json").write_text(json.dumps(results, indent=2) + "\n")
+
+    def alignment(self, units: Path) -> None:
+        """A hand reference (units_qa.alignment_span): the gap where a cloze question's units align with its passage's."""
+        from ssl_universal.sqa_eval import SpanResolver, evaluate, load_gold
+
+        from .units_qa import UnitQAConfig, UnitQATask, UnitTokenizer, UnitTokenizerConfig, alignment_span
+
+        task = UnitQATask(UnitQAConfig(data_dir=str(self.data), units_dir=str(units)),
+                          UnitTokenizer(UnitTokenizerConfig(num_units=int(units.name[1:]))))
+        results = {}
+        for split in ("valid", "test"):
+            questions = task.read(split)
+            predicted = {}
+            for q in questions:
+                start, end = alignment_span(q.question.units, q.passage.units)
+                predicted[q.qid] = {"start_unit": start, "end_unit": end}
+            resolver = SpanResolver({q.context_id: q.passage.counts for q in questions}, None, task.frame_seconds)
+            results[split] = evaluate(load_gold(self.data / f"{split}.json"), predicted, mode="span", resolver=resolver)["overall"]
+        (units / "alignment.json").write_text(json.dumps(results, indent=2) + "\n")
 
     def references(self, units: Path) -> None:
         """Trivial floors through sqa_eval: a random span of the mean train answer length, and the whole passage."""
@@ -204,6 +224,9 @@ class Pipeline(Stages):
                       f"100 draws: FF1 {ff1[0]:.2f} ± {ff1[1]:.2f}, "
                       f"AOS {aos[0]:.2f} ± {aos[1]:.2f}; whole passage FF1 {refs['whole_passage']['ff1']:.2f}, "
                       f"AOS {refs['whole_passage']['aos']:.2f}.", ""]
+            aligned = json.loads((self.out / "units" / f"k{k}" / "alignment.json").read_text())["test"]
+            lines += [f"Hand reference (no training; it knows the question type): the gap where the question's units align "
+                      f"with its passage's (`units_qa.alignment_span`): FF1 {aligned['ff1']:.2f}, AOS {aligned['aos']:.2f}.", ""]
             retrieval = json.loads((self.out / "units" / f"k{k}" / "retrieval.json").read_text())
             lines += ["Front-end check (no training): each question ranks its split's passages by the TF-IDF cosine of "
                       "merged-unit n-grams; recall@1 of its own passage, % (chance):", "",

@@ -158,6 +158,31 @@ def passage_retrieval(questions: list[SpokenQuestion], ngram: int = 3) -> dict[s
             "mrr": float(np.mean(1.0 / (rank + 1))), "chance_mrr": float(np.mean(1.0 / np.arange(1, n + 1)))}
 
 
+def alignment_span(question: list[int], passage: list[int]) -> tuple[int, int]:
+    """The passage units a cloze question leaves out, found by aligning the two unit sequences: no training.
+
+    A cloze question is a sentence of its passage with the answer word replaced by "what", so where the units follow
+    the words, the question aligns with a stretch of its passage except at one gap: the passage's answer against the
+    question's "what". ``difflib.SequenceMatcher`` (no junk heuristic) aligns the merged units; among the
+    differences between its first and last matching block, the largest *replacement* (units on both sides: the
+    answer against "what") is taken, else the largest passage-only insertion. Returns an inclusive unit span of the
+    passage (the whole passage when nothing aligns). A reference for what the units make possible, not a model:
+    it knows the question type.
+    """
+    import difflib
+
+    if not passage:
+        raise DataError("alignment_span: an empty passage has no span")
+    ops = difflib.SequenceMatcher(None, question, passage, autojunk=False).get_opcodes()
+    equal = [i for i, op in enumerate(ops) if op[0] == "equal"]
+    inside = ops[equal[0]:equal[-1] + 1] if equal else ops
+    gaps = [op for op in inside if op[0] in ("replace", "insert")] or [op for op in ops if op[0] in ("replace", "insert")]
+    if not gaps:
+        return 0, len(passage) - 1
+    _, i1, i2, j1, j2 = max(gaps, key=lambda op: (op[0] == "replace", (op[2] - op[1]) + (op[4] - op[3])))
+    return j1, max(j1, j2 - 1)
+
+
 @dataclass
 class UnitQAConfig(TaskConfig):
     """Spoken QA over merged speech units (paths are folders written by the spoken_qa commands)."""

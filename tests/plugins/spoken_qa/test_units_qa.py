@@ -21,6 +21,7 @@ from ssl_universal_plugins.spoken_qa.units_qa import (
     UnitTokenizerConfig,
     Utterance,
     decode_span,
+    alignment_span,
     passage_retrieval,
     seconds_to_units,
 )
@@ -207,3 +208,19 @@ def test_passage_retrieval_counts_ties_against_the_gold_passage():
     assert result["recall_at_1"] == 0.0 and result["mrr"] == 0.5
     with pytest.raises(DataError, match="at least 2 passages"):
         passage_retrieval(tied[:1])
+
+
+def test_alignment_span_finds_the_units_a_cloze_question_replaces():
+    rng = random.Random(1)
+    for trial in range(20):
+        passage = [rng.randrange(60) for _ in range(80)]
+        start, end = rng.randrange(20, 50), None
+        end = start + rng.randrange(3, 10)  # the answer: passage[start:end]
+        what = [61, 62, 63]  # "what": units the passage does not have
+        question = passage[start - 15:start] + what + passage[end:end + 12]
+        assert alignment_span(question, passage) == (start, end - 1), trial
+    # nothing aligns: the whole passage; a passage-only gap (the question says nothing there) is the fallback
+    assert alignment_span([99, 98], [1, 2, 3]) == (0, 2)
+    assert alignment_span([1, 2, 3, 7, 8, 9], [1, 2, 3, 4, 5, 7, 8, 9]) == (3, 4)
+    with pytest.raises(DataError, match="empty passage"):
+        alignment_span([1], [])
