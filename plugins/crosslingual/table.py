@@ -179,8 +179,10 @@ def finetune_root(out: Path, overrides: list[str], pretrain_seed: int | None = N
     return root / tag if tag else root
 
 
-def seeds_note(seeds: str, pretrain_seed: int | None) -> str:
+def seeds_note(seeds: str, pretrain_seed: int | None, backbone: str | None = None) -> str:
     """What the ± of a table covers, for its footer."""
+    if backbone:
+        return f"fine-tuning seeds {seeds} on the one backbone {backbone}, so the ± covers fine-tuning only"
     if pretrain_seed is None:
         return f"seeds {seeds}: fine-tuning seed s on the pre-training of seed s, so the ± covers both"
     return f"fine-tuning seeds {seeds} on one pre-training per backbone (seed {pretrain_seed}), so the ± covers fine-tuning only"
@@ -281,7 +283,7 @@ def main(argv: list[str]) -> int:
         else:
             text = fake_table(find_transfer_records([finetune_root(out / "fake", args.finetune_override, pre)], exclude_below=True))
             text += "\n\n" + reference_tables(out / "data_fake", ["en", "fake"], ["en", "fake"])
-        print(text + f"\n\n({seeds_note('as found in the run folders', pre)})")
+        print(text + f"\n\n({seeds_note('as found in the run folders', pre, args.backbone)})")
         return 0
     if args.table == "transfer":
         qa_languages = args.qa_languages.split(",")
@@ -328,7 +330,7 @@ def main(argv: list[str]) -> int:
         records = find_transfer_records([finetune_root(out / "fake", args.finetune_override, pre)], exclude_below=True)
         text = fake_table(records) + "\n\n" + reference_tables(fake_data, ["en", "fake"], ["en", "fake"])
     minutes = (time.time() - start) / 60
-    text += (f"\n\n({seeds_note(args.seeds, pre)}; preset {args.preset}; {minutes:.1f} min wall for this call, "
+    text += (f"\n\n({seeds_note(args.seeds, pre, args.backbone)}; preset {args.preset}; {minutes:.1f} min wall for this call, "
              f"which trained {counts['trained']} runs"
              + (f", scored {counts['rescored']} finished ones on test languages added since" if counts["rescored"] else "")
              + f" and reused {counts['reused']} finished ones)")

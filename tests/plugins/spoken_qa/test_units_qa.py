@@ -20,8 +20,8 @@ from ssl_universal_plugins.spoken_qa.units_qa import (
     UnitTokenizer,
     UnitTokenizerConfig,
     Utterance,
-    decode_span,
     alignment_span,
+    decode_span,
     passage_retrieval,
     seconds_to_units,
 )
