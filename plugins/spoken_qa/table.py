@@ -114,12 +114,18 @@ class Pipeline(Stages):
         self.timings["total"] = round(time.perf_counter() - start, 1)
         self.tables()
 
+    def unit_task(self, units: Path):
+        """The spoken_qa_units task over this dataset and a units folder ``k<K>`` (for the no-training references)."""
+        from .units_qa import UnitQAConfig, UnitQATask, UnitTokenizer, UnitTokenizerConfig
+
+        return UnitQATask(UnitQAConfig(data_dir=str(self.data), units_dir=str(units)),
+                          UnitTokenizer(UnitTokenizerConfig(num_units=int(units.name[1:]))))
+
     def retrieval(self, units: Path) -> None:
         """Front-end check: recall@1 of a question's own passage from unit n-grams (units_qa.passage_retrieval)."""
-        from .units_qa import UnitQAConfig, UnitQATask, UnitTokenizer, UnitTokenizerConfig, passage_retrieval
+        from .units_qa import passage_retrieval
 
-        task = UnitQATask(UnitQAConfig(data_dir=str(self.data), units_dir=str(units)),
-                          UnitTokenizer(UnitTokenizerConfig(num_units=int(units.name[1:]))))
+        task = self.unit_task(units)
         results = {split: {str(n): passage_retrieval(task.read(split), n) for n in (1, 2, 3)} for split in ("train", "test")}
         (units / "retrieval.json").write_text(json.dumps(results, indent=2) + "\n")
 
@@ -127,10 +133,9 @@ class Pipeline(Stages):
         """A hand reference (units_qa.alignment_span): the gap where a cloze question's units align with its passage's."""
         from ssl_universal.sqa_eval import SpanResolver, evaluate, load_gold
 
-        from .units_qa import UnitQAConfig, UnitQATask, UnitTokenizer, UnitTokenizerConfig, alignment_span
+        from .units_qa import alignment_span
 
-        task = UnitQATask(UnitQAConfig(data_dir=str(self.data), units_dir=str(units)),
-                          UnitTokenizer(UnitTokenizerConfig(num_units=int(units.name[1:]))))
+        task = self.unit_task(units)
         results = {}
         for split in ("valid", "test"):
             questions = task.read(split)
@@ -146,10 +151,7 @@ class Pipeline(Stages):
         """Trivial floors through sqa_eval: a random span of the mean train answer length, and the whole passage."""
         from ssl_universal.sqa_eval import SpanResolver, evaluate, load_gold
 
-        from .units_qa import UnitQAConfig, UnitQATask, UnitTokenizer, UnitTokenizerConfig
-
-        k = int(units.name[1:])
-        task = UnitQATask(UnitQAConfig(data_dir=str(self.data), units_dir=str(units)), UnitTokenizer(UnitTokenizerConfig(num_units=k)))
+        task = self.unit_task(units)
         train = task.read("train")
         length = max(1, round(sum(q.span_units[1] - q.span_units[0] + 1 for q in train) / len(train)))
         test = task.read("test")

@@ -179,7 +179,7 @@ def alignment_span(question: list[int], passage: list[int]) -> tuple[int, int]:
     gaps = [op for op in inside if op[0] in ("replace", "insert")] or [op for op in ops if op[0] in ("replace", "insert")]
     if not gaps:
         return 0, len(passage) - 1
-    _, i1, i2, j1, j2 = max(gaps, key=lambda op: (op[0] == "replace", (op[2] - op[1]) + (op[4] - op[3])))
+    *_, j1, j2 = max(gaps, key=lambda op: (op[0] == "replace", (op[2] - op[1]) + (op[4] - op[3])))
     return j1, max(j1, j2 - 1)
 
 

@@ -341,7 +341,6 @@ def apply_freeze_policy(model: nn.Module, encoder: nn.Module, policy: str) -> li
         raise ValueError(f"unknown freeze policy {policy!r}; expected one of {', '.join(FREEZE_POLICIES)}")
     if policy == "none":
         return []
-    frozen_ids = set()
     if policy == "embeddings":
         base = getattr(encoder, "base_model", encoder)
         embedding = base.get_input_embeddings() if hasattr(base, "get_input_embeddings") else None
@@ -349,6 +348,7 @@ def apply_freeze_policy(model: nn.Module, encoder: nn.Module, policy: str) -> li
             raise ConfigError(f"freeze_policy 'embeddings': a {type(base).__name__} has no input embeddings")
         embedding.weight.requires_grad_(False)
         return [name for name, p in model.named_parameters() if p is embedding.weight]
+    frozen_ids = set()
     for module in transformer_blocks(encoder).modules():
         if is_normalization(module):
             continue
