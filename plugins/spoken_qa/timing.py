@@ -1,9 +1,10 @@
 """Word timings of synthetic speech: espeak-ng's SSML marks through libespeak-ng, and pocketsphinx alignment.
 
 espeak-ng: each word of the text is preceded by ``<mark name="wN"/>``; synthesising through the C
-library (ctypes, ``AUDIO_OUTPUT_RETRIEVAL``) gives the audio and, in the synth callback, every
-mark's ``audio_position``. Word N then starts at mark N and ends at mark N+1 (the last word at the
-end of the audio, less trailing silence). A word espeak merges with the next gets zero length.
+library (ctypes, ``AUDIO_OUTPUT_RETRIEVAL``, in a server process that starts every utterance from a
+freshly initialised engine, so an utterance never depends on the ones before it) gives the audio
+and, in the synth callback, every mark's sample position. Word N then starts at mark N and ends
+at mark N+1 (the last word at the end of the audio, less trailing silence). A word espeak merges with the next gets zero length.
 
 pocketsphinx (pip, en-us acoustic model and cmudict inside the wheel): forced alignment of the same
 word sequence (``set_align_text``), an independent timing used to check the marks.
@@ -11,22 +12,21 @@ word sequence (``set_align_text``), an independent timing used to check the mark
 
 from __future__ import annotations
 
-import ctypes
-import ctypes.util
+import atexit
 import html
+import json
 import re
+import subprocess
+import sys
 import threading
 from dataclasses import dataclass
+from pathlib import Path
 
 import numpy as np
 
 from ssl_universal.errors import DataError
 
 WORD = re.compile(r"[A-Za-z0-9]+(?:'[A-Za-z]+)?")
-_EVENT_MARK, _EVENT_LIST_TERMINATED = 3, 0
-_AUDIO_OUTPUT_RETRIEVAL, _POS_CHARACTER = 1, 1
-_SSML, _CHARS_UTF8 = 0x10, 1
-_PARAM_RATE, _PARAM_VOLUME, _PARAM_PITCH = 1, 2, 3
 
 
 @dataclass
@@ -46,78 +46,64 @@ def words_of(text: str) -> list[tuple[str, int, int]]:
     return [(m.group(), m.start(), m.end()) for m in WORD.finditer(text)]
 
 
-class _Event(ctypes.Structure):
-    class _Id(ctypes.Union):
-        _fields_ = [("number", ctypes.c_int), ("name", ctypes.c_char_p), ("string", ctypes.c_char * 8)]
-
-    _fields_ = [("type", ctypes.c_int), ("unique_identifier", ctypes.c_uint), ("text_position", ctypes.c_int),
-                ("length", ctypes.c_int), ("audio_position", ctypes.c_int), ("sample", ctypes.c_int),
-                ("user_data", ctypes.c_void_p), ("id", _Id)]
-
-
-_CALLBACK = ctypes.CFUNCTYPE(ctypes.c_int, ctypes.POINTER(ctypes.c_short), ctypes.c_int, ctypes.POINTER(_Event))
-
-
 class Espeak:
-    """libespeak-ng in retrieval mode: ``speak(text)`` → (samples at ``rate``, [(mark name, seconds)])."""
+    """libespeak-ng in retrieval mode: ``speak(ssml, ...)`` → (samples at ``rate``, [(mark name, seconds)]).
 
-    _lock = threading.Lock()  # the library holds one global synthesiser
+    The library keeps synthesiser state across utterances that none of its functions resets, so
+    the same sentence comes out slightly different after other speech. The engine therefore runs in
+    a server process (:mod:`._espeak_zygote`) that forks a fresh copy of the initialised library
+    for every utterance: the audio of an utterance depends on its text, voice, rate and pitch only.
+    """
+
+    _lock = threading.Lock()  # one request at a time on the server's pipes
     _instance: Espeak | None = None
 
     def __init__(self):
-        name = ctypes.util.find_library("espeak-ng") or "libespeak-ng.so.1"
-        try:
-            self.lib = ctypes.CDLL(name)
-        except OSError as err:
-            raise DataError(f"libespeak-ng not found ({err}); install the Debian package 'libespeak-ng1' "
-                            "(bash tools/install_system_deps.sh)") from None
-        self.lib.espeak_Initialize.restype = ctypes.c_int
-        self.rate = self.lib.espeak_Initialize(_AUDIO_OUTPUT_RETRIEVAL, 0, None, 0)
-        if self.rate <= 0:
-            raise DataError("espeak_Initialize failed: is espeak-ng-data installed?")
-        self._chunks: list[np.ndarray] = []
-        self._marks: list[tuple[str, int]] = []
-        self._callback = _CALLBACK(self._on_audio)  # kept alive: the library holds the pointer
-        self.lib.espeak_SetSynthCallback(self._callback)
-        self.lib.espeak_SetVoiceByName.argtypes = [ctypes.c_char_p]
-        self.lib.espeak_Synth.argtypes = [ctypes.c_void_p, ctypes.c_size_t, ctypes.c_uint, ctypes.c_int,
-                                          ctypes.c_uint, ctypes.c_uint, ctypes.c_void_p, ctypes.c_void_p]
+        self._process = subprocess.Popen([sys.executable, "-I", str(Path(__file__).with_name("_espeak_zygote.py"))],
+                                         stdin=subprocess.PIPE, stdout=subprocess.PIPE)
+        ready = self._read_header()
+        if ready.get("error"):
+            self.close()
+            raise DataError(ready["error"])
+        self.rate = int(ready["rate"])
+        atexit.register(self.close)
 
     @classmethod
     def shared(cls) -> Espeak:
-        if cls._instance is None:
+        if cls._instance is None or cls._instance._process.poll() is not None:
             cls._instance = cls()
         return cls._instance
 
-    def _on_audio(self, wav, numsamples, events) -> int:
-        if numsamples > 0 and wav:
-            self._chunks.append(np.ctypeslib.as_array(wav, shape=(numsamples,)).copy())
-        i = 0
-        while events[i].type != _EVENT_LIST_TERMINATED:
-            event = events[i]
-            if event.type == _EVENT_MARK:
-                self._marks.append((event.id.name.decode(), int(event.sample)))
-            i += 1
-        return 0
+    def close(self) -> None:
+        if self._process.poll() is None:
+            self._process.stdin.close()
+            try:
+                self._process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self._process.kill()
+
+    def _read_header(self) -> dict:
+        line = self._process.stdout.readline()
+        if not line:
+            code = self._process.wait()
+            raise DataError(f"the espeak-ng server exited (status {code}) without a reply; "
+                            "run `python plugins/spoken_qa/_espeak_zygote.py` to see its error")
+        return json.loads(line)
 
     def speak(self, ssml: str, voice: str, rate: int, pitch: int) -> tuple[np.ndarray, list[tuple[str, float]]]:
+        request = {"ssml": ssml, "voice": voice, "rate": int(rate), "pitch": int(pitch)}
         with self._lock:
-            if self.lib.espeak_SetVoiceByName(voice.encode()) != 0:
-                raise DataError(f"espeak-ng has no voice {voice!r} (see `espeak-ng --voices`)")
-            self.lib.espeak_SetParameter(_PARAM_RATE, int(rate), 0)
-            self.lib.espeak_SetParameter(_PARAM_PITCH, int(np.clip(pitch, 0, 99)), 0)
-            self.lib.espeak_SetParameter(_PARAM_VOLUME, 100, 0)
-            self._chunks, self._marks = [], []
-            data = ssml.encode("utf-8") + b"\0"
-            buffer = ctypes.create_string_buffer(data)
-            code = self.lib.espeak_Synth(buffer, len(data), 0, _POS_CHARACTER, 0, _SSML | _CHARS_UTF8, None, None)
-            self.lib.espeak_Synchronize()
-            if code != 0:
-                raise DataError(f"espeak_Synth failed ({code}) for voice {voice!r} on {ssml[:80]!r}")
-            wave = np.concatenate(self._chunks).astype(np.float32) / 32768.0 if self._chunks else np.zeros(0, np.float32)
-            # Mark positions in samples: the sample counter of the event (audio_position is rounded to ms).
-            marks = [(name, sample / self.rate) for name, sample in self._marks]
-        return wave, marks
+            self._process.stdin.write(json.dumps(request).encode() + b"\n")
+            self._process.stdin.flush()
+            reply = self._read_header()
+            if reply.get("error"):
+                raise DataError(reply["error"])
+            pcm = self._process.stdout.read(2 * reply["samples"])
+        if len(pcm) != 2 * reply["samples"]:
+            raise DataError(f"the espeak-ng server sent {len(pcm) // 2} of {reply['samples']} samples for {ssml[:80]!r}")
+        wave = np.frombuffer(pcm, dtype=np.int16).astype(np.float32) / 32768.0
+        # Mark positions in samples: the sample counter of the event (audio_position is rounded to ms).
+        return wave, [(name, sample / self.rate) for name, sample in reply["marks"]]
 
 
 def marked_ssml(text: str) -> tuple[str, list[tuple[str, int, int]]]:
