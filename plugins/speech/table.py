@@ -83,6 +83,26 @@ class Pipeline(Stages):
             raise SSLUniversalError(f"a stage failed ({code}): {' '.join(command)}; its log is {log}, its end is "
                                     f"printed above; fix the cause and run the same command again to resume")
 
+    def check_settings(self) -> None:
+        """Refuse to resume ``--out`` with other settings than it was made with: its finished stages would be kept
+        and silently mixed with new ones."""
+        a = self.args
+        settings = {"preset": a.preset, "seed": a.seed, "iterations": a.iterations, "dat_weight": a.dat_weight,
+                    "corpus": str(self.corpus), "override": list(a.override),
+                    "pretrain_override": list(a.pretrain_override), "head_override": list(a.head_override)}
+        path = self.out / "settings.json"
+        if path.is_file():
+            before = json.loads(path.read_text())
+            before.setdefault("pretrain_override", [])  # folders made before these options existed
+            before.setdefault("head_override", [])
+            differ = {k: (before.get(k), v) for k, v in settings.items() if before.get(k) != v}
+            if differ:
+                lines = "; ".join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in differ.items())
+                raise SSLUniversalError(f"{self.out} was made with other settings ({lines}); its finished stages "
+                                        "would be mixed with new ones: pass another --out, or the same settings")
+        self.out.mkdir(parents=True, exist_ok=True)
+        path.write_text(json.dumps(settings, indent=2) + "\n")
+
     def train(self, recipe: str, run_dir: Path, overrides: list[str]) -> None:
         self.call(sys.executable, "-m", "ssl_universal.cli", "train", f"recipe=speech/{recipe}", f"run_dir={run_dir}",
                   "trainer.progress_bar=false", *overrides, *self.args.override)
@@ -105,6 +125,7 @@ class Pipeline(Stages):
 
     def run(self) -> None:
         a, p = self.args, self.preset
+        self.check_settings()
         (self.out / "logs").mkdir(parents=True, exist_ok=True)
         runs, data = self.out / "runs", self.out / "data"
         self.stage("corpus", self.corpus / "corpus.json", lambda: self.call(
@@ -122,14 +143,14 @@ class Pipeline(Stages):
         seed = [f"seed={a.seed}"]
         self.stage("baseline, iteration 1", runs / "baseline_it1" / "results.json", lambda: self.train(
             "hubert_pretrain", runs / "baseline_it1", [f"task.data_dir={data / 'mfcc'}", "task.label_rate=100",
-                                                       *p["pretrain"], *seed]))
+                                                       *p["pretrain"], *a.pretrain_override, *seed]))
         baseline = runs / "baseline_it1"
         if a.iterations == 2:
             self.stage("iteration-1 units", data / "it2" / "dict.km.txt",
                        lambda: self.units(data / "pretrain", data / "it2", "hubert", baseline / "best" / "hf"))
             self.stage("baseline, iteration 2", runs / "baseline_it2" / "results.json", lambda: self.train(
                 "hubert_pretrain", runs / "baseline_it2", [f"task.data_dir={data / 'it2'}", "task.label_rate=50",
-                                                           *p["pretrain"], *seed]))
+                                                           *p["pretrain"], *a.pretrain_override, *seed]))
             baseline = runs / "baseline_it2"
         if not a.no_continual:
             self.stage("baseline units of the clean audio", data / "continual" / "dict.km.txt",
@@ -149,7 +170,7 @@ class Pipeline(Stages):
                        lambda name=name, extra=extra: self.train("hubert_continual", runs / name, [*continual, *extra]))
             upstreams[name] = runs / name
         if not a.no_references:  # SUPERB's reference rows: hand features, and the same HuBERT never trained
-            sizes = [o.split("=", 1)[1] for o in ["model.size=tiny", *p["pretrain"], *a.override]
+            sizes = [o.split("=", 1)[1] for o in ["model.size=tiny", *p["pretrain"], *a.pretrain_override, *a.override]
                      if o.startswith("model.size=")]
             size = sizes[-1]  # the baseline's shape: the last word on model.size wins, as in training
             upstreams["random_init"] = f"random_init:{size}"
@@ -161,7 +182,7 @@ class Pipeline(Stages):
             for up, path in upstreams.items():
                 recipe = "superb_asr" if column == "asr" else f"superb_{column}"
                 run_dir = self.out / "downstream" / up / column
-                extra = p["asr"] if column == "asr" else p["downstream"]
+                extra = [*(p["asr"] if column == "asr" else p["downstream"]), *a.head_override]
                 self.stage(f"{column} on {up}", run_dir / "results.json", lambda recipe=recipe, run_dir=run_dir, path=path,
                            folder=folder, extra=extra: self.train(recipe, run_dir, [
                                f"task.data_dir={self.corpus / folder}", f"model.upstream={path}",
@@ -216,6 +237,10 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset of ic,er,ks,sid,asr")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--override", action="append", default=[], help="key=value added to every training run")
+    parser.add_argument("--pretrain-override", action="append", default=[],
+                        help="key=value added to the baseline's pre-training only (e.g. trainer.max_steps=4000)")
+    parser.add_argument("--head-override", action="append", default=[],
+                        help="key=value added to every downstream head (task runs) only (e.g. trainer.max_steps=1000)")
     args = parser.parse_args(argv)
     args.tasks = [t for t in args.tasks.split(",") if t]
     unknown = set(args.tasks) - set(TASKS)

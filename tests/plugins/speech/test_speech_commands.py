@@ -60,3 +60,32 @@ def test_no_continual_runs_the_baseline_and_the_references_only(tmp_path, capsys
     assert printed.count("[skip]") == 8 and "[run]" not in printed
     assert sorted(p.name for p in (out / "table").iterdir() if p.is_dir()) == ["baseline", "fbank", "fbank_no_cmvn",
                                                                               "random_init"]
+
+
+def test_overrides_reach_their_stage_only_and_other_settings_are_refused(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "table_run"
+    for path in ["corpus/corpus.json", "data/pretrain/valid.tsv", "data/mfcc/dict.km.txt"]:
+        (out / path).parent.mkdir(parents=True, exist_ok=True)
+        (out / path).write_text("{}\n")
+    trained = {}
+
+    def fake_train(self, recipe, run_dir, overrides):  # record the overrides; write what the stage waits for
+        trained[run_dir.parent.name if recipe.startswith("superb") else recipe] = [*overrides, *self.args.override]
+        run_dir.mkdir(parents=True, exist_ok=True)
+        scores = {"accuracy_clean": 50.0, "accuracy_mgr": 40.0, "accuracy_unseen": 30.0}
+        (run_dir / "results.json").write_text(json.dumps({"test": scores}))
+
+    monkeypatch.setattr(table.Pipeline, "train", fake_train)
+    monkeypatch.setattr(table.Pipeline, "call", lambda self, *command: (out / "table" / "report.md").write_text("|"))
+    args = ["--out", str(out), "--tasks", "ks", "--no-continual", "--pretrain-override", "trainer.max_steps=4000",
+            "--pretrain-override", "model.size=small", "--head-override", "trainer.max_steps=1000"]
+    assert table.main(args) == 0
+    pretrain, head = trained["hubert_pretrain"], trained["baseline"]
+    assert pretrain.index("trainer.max_steps=4000") > pretrain.index("trainer.max_steps=1000")  # after the preset: wins
+    assert "trainer.max_steps=1000" not in pretrain[pretrain.index("trainer.max_steps=4000"):]
+    assert head[-2] == "trainer.max_steps=1000" and "trainer.max_steps=4000" not in head
+    assert "model.upstream=random_init:small" in trained["random_init"]  # the reference has the pre-training's shape
+    assert trained["fbank"][-2] == "trainer.max_steps=1000"
+    assert json.loads((out / "settings.json").read_text())["head_override"] == ["trainer.max_steps=1000"]
+    with pytest.raises(table.SSLUniversalError, match=r"head_override: \['trainer.max_steps=1000'\] there, \[\] now"):
+        table.main(args[:-2])  # the same folder without the head override: its finished heads would be mixed in
