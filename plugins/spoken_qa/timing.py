@@ -173,12 +173,12 @@ def _pcm16(wave: np.ndarray) -> bytes:
     return (np.clip(wave, -1.0, 1.0) * 32767).astype(np.int16).tobytes()
 
 
-def _decoder():
+def _decoder(loglevel: str = "ERROR"):
     try:
         from pocketsphinx import Decoder
     except ImportError:
         raise DataError("pocketsphinx is not installed; `pip install pocketsphinx` (it is in the data and test extras)") from None
-    return Decoder(loglevel="ERROR")
+    return Decoder(loglevel=loglevel)
 
 
 def sphinx_words(text: str) -> list[str]:
@@ -189,9 +189,10 @@ def sphinx_words(text: str) -> list[str]:
 def align(wave16k: np.ndarray, text: str) -> list[tuple[str, float, float]] | None:
     """Forced alignment of ``text`` to 16 kHz audio: (word, start s, end s) per word, silences left out.
 
-    None when a word is not in pocketsphinx's dictionary (cmudict) or the alignment fails.
+    None when a word is not in pocketsphinx's dictionary (cmudict) or the alignment fails (callers count those;
+    the library's own "Final result does not match the grammar" line for a failed search is not printed).
     """
-    decoder = _decoder()
+    decoder = _decoder("FATAL")
     words = sphinx_words(text)
     if not words or any(decoder.lookup_word(w) is None for w in words):
         return None
