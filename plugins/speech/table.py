@@ -88,13 +88,14 @@ class Pipeline(Stages):
         and silently mixed with new ones."""
         a = self.args
         settings = {"preset": a.preset, "seed": a.seed, "iterations": a.iterations, "dat_weight": a.dat_weight,
-                    "corpus": str(self.corpus), "override": list(a.override),
+                    "corpus": str(self.corpus), "mfcc_cmvn": a.mfcc_cmvn, "override": list(a.override),
                     "pretrain_override": list(a.pretrain_override), "head_override": list(a.head_override)}
         path = self.out / "settings.json"
         if path.is_file():
             before = json.loads(path.read_text())
             before.setdefault("pretrain_override", [])  # folders made before these options existed
             before.setdefault("head_override", [])
+            before.setdefault("mfcc_cmvn", False)
             differ = {k: (before.get(k), v) for k, v in settings.items() if before.get(k) != v}
             if differ:
                 lines = "; ".join(f"{k}: {old!r} there, {new!r} now" for k, (old, new) in differ.items())
@@ -107,7 +108,8 @@ class Pipeline(Stages):
         self.call(sys.executable, "-m", "ssl_universal.cli", "train", f"recipe=speech/{recipe}", f"run_dir={run_dir}",
                   "trainer.progress_bar=false", *overrides, *self.args.override)
 
-    def units(self, manifest_dir: Path, out_dir: Path, feature: str, checkpoint: Path | None = None) -> None:
+    def units(self, manifest_dir: Path, out_dir: Path, feature: str, checkpoint: Path | None = None,
+              cmvn: bool = False) -> None:
         from .units import UnitConfig, extract_units
 
         if self.unit_threads:  # units run in this process, where torch is already loaded: the variable is too late
@@ -118,7 +120,7 @@ class Pipeline(Stages):
         for split in ("train", "valid"):
             shutil.copy(manifest_dir / f"{split}.tsv", out_dir / f"{split}.tsv")
         extract_units(UnitConfig(manifest_dir=str(manifest_dir), out_dir=str(out_dir), splits=("train", "valid"),
-                                 feature=feature, checkpoint=str(checkpoint) if checkpoint else None,
+                                 feature=feature, checkpoint=str(checkpoint) if checkpoint else None, cmvn=cmvn,
                                  layer=self.preset["unit_layer"], label_rate=100.0 if feature == "mfcc" else 50.0,
                                  n_clusters=self.preset["clusters"], seed=self.args.seed,
                                  device=self.preset["unit_device"] if feature == "hubert" else "cpu"))
@@ -139,7 +141,7 @@ class Pipeline(Stages):
 
         self.stage("pre-training manifests", data / "pretrain" / "valid.tsv", pool)
         self.stage("MFCC units", data / "mfcc" / "dict.km.txt",
-                   lambda: self.units(data / "pretrain", data / "mfcc", "mfcc"))
+                   lambda: self.units(data / "pretrain", data / "mfcc", "mfcc", cmvn=a.mfcc_cmvn))
         seed = [f"seed={a.seed}"]
         self.stage("baseline, iteration 1", runs / "baseline_it1" / "results.json", lambda: self.train(
             "hubert_pretrain", runs / "baseline_it1", [f"task.data_dir={data / 'mfcc'}", "task.label_rate=100",
@@ -237,6 +239,9 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset of ic,er,ks,sid,asr")
     parser.add_argument("--seed", type=int, default=0)
     parser.add_argument("--override", action="append", default=[], help="key=value added to every training run")
+    parser.add_argument("--mfcc-cmvn", action="store_true",
+                        help="iteration-1 targets from per-utterance mean/variance-normalised MFCCs (HuBERT's recipe "
+                             "does not normalise; with few voices, raw MFCC clusters follow the voice)")
     parser.add_argument("--pretrain-override", action="append", default=[],
                         help="key=value added to the baseline's pre-training only (e.g. trainer.max_steps=4000)")
     parser.add_argument("--head-override", action="append", default=[],

@@ -6,6 +6,7 @@ The corpus and the units themselves are tested in tests/tools/test_make_speech_c
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -89,3 +90,29 @@ def test_overrides_reach_their_stage_only_and_other_settings_are_refused(tmp_pat
     assert json.loads((out / "settings.json").read_text())["head_override"] == ["trainer.max_steps=1000"]
     with pytest.raises(table.SSLUniversalError, match=r"head_override: \['trainer.max_steps=1000'\] there, \[\] now"):
         table.main(args[:-2])  # the same folder without the head override: its finished heads would be mixed in
+
+
+def test_mfcc_cmvn_reaches_the_iteration_one_units_only(tmp_path, monkeypatch):
+    from ssl_universal_plugins.speech import units
+
+    out = tmp_path / "table_run"
+    (out / "corpus").mkdir(parents=True)
+    (out / "corpus" / "corpus.json").write_text("{}\n")
+    (out / "data" / "pretrain").mkdir(parents=True)
+    for split in ("train", "valid"):
+        (out / "data" / "pretrain" / f"{split}.tsv").write_text("/\n")
+    seen = []
+
+    def fake_extract(config):
+        seen.append((config.feature, config.cmvn))
+        (Path(config.out_dir) / "dict.km.txt").write_text("0 1\n")
+
+    def stop_after_units(self, recipe, run_dir, overrides):
+        raise SystemExit("stop")  # the test is about the units stage
+
+    monkeypatch.setattr(units, "extract_units", fake_extract)
+    monkeypatch.setattr(table.Pipeline, "train", stop_after_units)
+    with pytest.raises(SystemExit):
+        table.main(["--out", str(out), "--tasks", "ks", "--mfcc-cmvn"])
+    assert seen == [("mfcc", True)]
+    assert json.loads((out / "settings.json").read_text())["mfcc_cmvn"] is True
