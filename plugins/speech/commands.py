@@ -66,6 +66,8 @@ def extract_units(argv: list[str]) -> int:
     p.add_argument("--splits", default=",".join(d.splits), help="comma-separated manifest names")
     p.add_argument("--fit-split", default=d.fit_split, help="split k-means is fitted on")
     p.add_argument("--feature", choices=("mfcc", "hubert"), default=d.feature)
+    p.add_argument("--cmvn", action="store_true",
+                   help="mfcc: per-utterance mean/variance normalisation of the features (the speech table's default)")
     p.add_argument("--checkpoint", default=None, help="HuBERT: Hugging Face folder, run dir, or torchaudio state dict")
     p.add_argument("--layer", type=int, default=d.layer, help="HuBERT transformer layer (1-based)")
     p.add_argument("--arch", default=d.arch, help="torchaudio architecture of a state-dict checkpoint")
@@ -84,7 +86,7 @@ def extract_units(argv: list[str]) -> int:
         manifest_dir=a.manifest_dir, out_dir=a.out_dir, splits=tuple(a.splits.split(",")), fit_split=a.fit_split,
         feature=a.feature, checkpoint=a.checkpoint, layer=a.layer, arch=a.arch, sample_rate=a.sample_rate,
         label_rate=a.label_rate, n_clusters=a.n_clusters, batch_size=a.batch_size, chunk_frames=a.chunk_frames,
-        passes=a.passes, seed=a.seed, merge=a.merge, keep_features=a.keep_features, device=a.device,
+        passes=a.passes, seed=a.seed, merge=a.merge, keep_features=a.keep_features, device=a.device, cmvn=a.cmvn,
     )
     summary = units.extract_units(cfg)
     print(json.dumps({k: v for k, v in summary.items() if k != "config"}, indent=1))

@@ -99,3 +99,11 @@ def test_hubert_layer_units_from_a_hugging_face_folder(manifests, tmp_path):
         run_units(["--manifest-dir", str(manifests), "--out-dir", str(tmp_path / "u2"), "--feature", "hubert",
                    "--checkpoint", str(tmp_path / "hubert"), "--layer", "3"])
     json.loads((tmp_path / "units" / "units.json").read_text())
+
+
+def test_cmvn_flag_reaches_the_features(manifests, tmp_path):
+    args = ["--manifest-dir", str(manifests), "--n-clusters", "12", "--batch-size", "256", "--seed", "4"]
+    plain = run_units([*args, "--out-dir", str(tmp_path / "plain")])
+    normalised = run_units([*args, "--cmvn", "--out-dir", str(tmp_path / "cmvn")])
+    assert plain["config"]["cmvn"] is False and normalised["config"]["cmvn"] is True
+    assert (tmp_path / "plain" / "train.km").read_text() != (tmp_path / "cmvn" / "train.km").read_text()

@@ -78,21 +78,22 @@ def test_overrides_reach_their_stage_only_and_other_settings_are_refused(tmp_pat
 
     monkeypatch.setattr(table.Pipeline, "train", fake_train)
     monkeypatch.setattr(table.Pipeline, "call", lambda self, *command: (out / "table" / "report.md").write_text("|"))
-    args = ["--out", str(out), "--tasks", "ks", "--no-continual", "--pretrain-override", "trainer.max_steps=4000",
-            "--pretrain-override", "model.size=small", "--head-override", "trainer.max_steps=1000"]
+    preset = next(o for o in table.PRESETS["cpu"]["pretrain"] if o.startswith("trainer.max_steps="))
+    args = ["--out", str(out), "--tasks", "ks", "--no-continual", "--pretrain-override", "trainer.max_steps=7777",
+            "--pretrain-override", "model.size=small", "--head-override", "trainer.max_steps=1234"]
     assert table.main(args) == 0
     pretrain, head = trained["hubert_pretrain"], trained["baseline"]
-    assert pretrain.index("trainer.max_steps=4000") > pretrain.index("trainer.max_steps=1000")  # after the preset: wins
-    assert "trainer.max_steps=1000" not in pretrain[pretrain.index("trainer.max_steps=4000"):]
-    assert head[-2] == "trainer.max_steps=1000" and "trainer.max_steps=4000" not in head
+    assert pretrain.index("trainer.max_steps=7777") > pretrain.index(preset)  # after the preset: it wins
+    assert head[-2] == "trainer.max_steps=1234" and "trainer.max_steps=7777" not in head
     assert "model.upstream=random_init:small" in trained["random_init"]  # the reference has the pre-training's shape
-    assert trained["fbank"][-2] == "trainer.max_steps=1000"
-    assert json.loads((out / "settings.json").read_text())["head_override"] == ["trainer.max_steps=1000"]
-    with pytest.raises(table.SSLUniversalError, match=r"head_override: \['trainer.max_steps=1000'\] there, \[\] now"):
+    assert trained["fbank"][-2] == "trainer.max_steps=1234"
+    assert json.loads((out / "settings.json").read_text())["head_override"] == ["trainer.max_steps=1234"]
+    with pytest.raises(table.SSLUniversalError, match=r"head_override: \['trainer.max_steps=1234'\] there, \[\] now"):
         table.main(args[:-2])  # the same folder without the head override: its finished heads would be mixed in
 
 
-def test_mfcc_cmvn_reaches_the_iteration_one_units_only(tmp_path, monkeypatch):
+@pytest.mark.parametrize("flag, cmvn", [([], True), (["--no-mfcc-cmvn"], False)])
+def test_mfcc_cmvn_reaches_the_iteration_one_units(tmp_path, monkeypatch, flag, cmvn):
     from ssl_universal_plugins.speech import units
 
     out = tmp_path / "table_run"
@@ -113,6 +114,6 @@ def test_mfcc_cmvn_reaches_the_iteration_one_units_only(tmp_path, monkeypatch):
     monkeypatch.setattr(units, "extract_units", fake_extract)
     monkeypatch.setattr(table.Pipeline, "train", stop_after_units)
     with pytest.raises(SystemExit):
-        table.main(["--out", str(out), "--tasks", "ks", "--mfcc-cmvn"])
-    assert seen == [("mfcc", True)]
-    assert json.loads((out / "settings.json").read_text())["mfcc_cmvn"] is True
+        table.main(["--out", str(out), "--tasks", "ks", *flag])  # the CPU preset normalises unless told not to
+    assert seen == [("mfcc", cmvn)]
+    assert json.loads((out / "settings.json").read_text())["mfcc_cmvn"] is cmvn
