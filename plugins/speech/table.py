@@ -2,6 +2,7 @@
 
     ssl-universal speech-table --out runs/speech_table                 # CPU default (tiny HuBERT)
     ssl-universal speech-table --out runs/speech_table --dat --clean-control
+    ssl-universal speech-table --out runs/speech_table --seeds 0,1,2 --jobs 2   # mean ± std over seeds
     ssl-universal speech-table --out /tmp/gpu --preset gpu             # one GPU, about two minutes
 
 Stages (each skipped when its output exists, so an interrupted run resumes): the synthetic corpus;
@@ -227,6 +228,72 @@ class Pipeline(Stages):
         print((table / "report.md").read_text())
 
 
+def child_argv(args: argparse.Namespace, out: Path, corpus: Path, seed: int) -> list[str]:
+    """The single-seed ``speech-table`` command of one seed of ``--seeds``: every setting but the seed is the same."""
+    argv = ["--out", str(out), "--corpus", str(corpus), "--seed", str(seed), "--preset", args.preset,
+            "--iterations", str(args.iterations), "--dat-weight", repr(args.dat_weight), "--tasks", ",".join(args.tasks)]
+    argv += [flag for flag, on in (("--dat", args.dat), ("--clean-control", args.clean_control),
+                                   ("--no-continual", args.no_continual), ("--no-references", args.no_references)) if on]
+    if args.mfcc_cmvn is not None:
+        argv.append("--mfcc-cmvn" if args.mfcc_cmvn else "--no-mfcc-cmvn")
+    for flag, values in (("--override", args.override), ("--pretrain-override", args.pretrain_override),
+                         ("--head-override", args.head_override)):
+        for value in values:
+            argv += [flag, value]
+    return argv
+
+
+def run_seeds(args: argparse.Namespace, seeds: list[int]) -> None:
+    """One pipeline per seed (``OUT/seed<S>``, each resumable) on one shared corpus, ``--jobs`` at a time, then one
+    table over them: ``ssl-universal report OUT/seed*/table --rows upstream --ignore seed`` (mean ± std, n)."""
+    out = Path(args.out).resolve()
+    corpus = Path(args.corpus).resolve() if args.corpus else out / "corpus"
+    (out / "logs").mkdir(parents=True, exist_ok=True)
+    env = dict(os.environ)
+    if args.preset == "cpu":
+        env.setdefault("OMP_NUM_THREADS", "1")
+    if not (corpus / "corpus.json").is_file():  # built once, before the seeds start: they would race to build it
+        print(f"[run] corpus (seed {args.seed}) -> {corpus}", flush=True)
+        with open(out / "logs" / "corpus.log", "w") as handle:
+            code = subprocess.call([sys.executable, "-m", "ssl_universal.cli", "make-speech-corpus", "--out", str(corpus),
+                                    "--seed", str(args.seed), *PRESETS[args.preset]["corpus"]],
+                                   env=env, stdout=handle, stderr=subprocess.STDOUT)
+        if code != 0:
+            raise SSLUniversalError(f"building the corpus failed ({code}); its log is {out / 'logs' / 'corpus.log'}")
+    else:
+        print(f"[skip] corpus: {corpus / 'corpus.json'} exists", flush=True)
+    pending, running, failed = list(seeds), {}, []
+    while pending or running:
+        while pending and len(running) < max(1, args.jobs):
+            seed = pending.pop(0)
+            log = out / "logs" / f"seed{seed}.log"
+            print(f"[run] seed {seed} -> {out / f'seed{seed}'} (log {log})", flush=True)
+            handle = open(log, "w")
+            command = [sys.executable, "-m", "ssl_universal.cli", "speech-table",
+                       *child_argv(args, out / f"seed{seed}", corpus, seed)]
+            running[seed] = (subprocess.Popen(command, env=env, stdout=handle, stderr=subprocess.STDOUT), handle, log)
+        time.sleep(0.2)
+        for seed, (process, handle, log) in list(running.items()):
+            if process.poll() is not None:
+                handle.close()
+                del running[seed]
+                if process.returncode != 0:
+                    failed.append(f"seed {seed} ({process.returncode}; log {log})")
+                    print(log.read_text()[-4000:], file=sys.stderr)
+    if failed:
+        raise SSLUniversalError(f"{len(failed)} of {len(seeds)} seeds failed: {', '.join(failed)}; the others are "
+                                "kept: fix the cause and run the same command again to resume")
+    tables = [out / f"seed{seed}" / "table" for seed in seeds]
+    metrics = list(json.loads((tables[0] / "baseline" / "results.json").read_text())["test"])
+    table = out / "table"
+    code = subprocess.call([sys.executable, "-m", "ssl_universal.cli", "report", *map(str, tables), "--rows", "upstream",
+                            "--ignore", "seed", "--split", "test", "--metrics", ",".join(metrics), "--out", str(table),
+                            "--no-plot"], env=env)
+    if code != 0:
+        raise SSLUniversalError(f"the report over {len(seeds)} seeds failed ({code})")
+    print((table / "report.md").read_text())
+
+
 def main(argv: list[str]) -> int:
     """``ssl-universal speech-table``: run (or resume) every stage, then print the table."""
     parser = argparse.ArgumentParser(prog="ssl-universal speech-table", description=__doc__.splitlines()[0],
@@ -244,7 +311,12 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--no-references", action="store_true",
                         help="leave out the reference rows fbank (log-mel features) and random_init (untrained HuBERT)")
     parser.add_argument("--tasks", default=",".join(TASKS), help="comma-separated subset of ic,er,ks,sid,asr")
-    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--seed", type=int, default=0, help="the run's seed; with --seeds, the shared corpus's")
+    parser.add_argument("--seeds", default=None,
+                        help="comma-separated seeds: one pipeline per seed in OUT/seed<S> on one shared corpus, then "
+                             "one table of mean ± std over them in OUT/table")
+    parser.add_argument("--jobs", type=int, default=1,
+                        help="with --seeds: seed pipelines run at once (on the CPU preset each uses one core)")
     parser.add_argument("--override", action="append", default=[], help="key=value added to every training run")
     parser.add_argument("--mfcc-cmvn", action=argparse.BooleanOptionalAction, default=None,
                         help="iteration-1 targets from per-utterance mean/variance-normalised MFCCs (the presets' "
@@ -260,6 +332,15 @@ def main(argv: list[str]) -> int:
     if unknown:
         parser.error(f"--tasks: unknown {sorted(unknown)}; known {', '.join(TASKS)}")
     start = time.perf_counter()
-    Pipeline(args).run()
+    if args.seeds is not None:
+        try:
+            seeds = [int(seed) for seed in args.seeds.split(",") if seed.strip()]
+        except ValueError:
+            parser.error(f"--seeds: expected comma-separated integers like 0,1,2, got {args.seeds!r}")
+        if not seeds or len(set(seeds)) != len(seeds):
+            parser.error(f"--seeds: expected distinct seeds, got {args.seeds!r}")
+        run_seeds(args, seeds)
+    else:
+        Pipeline(args).run()
     print(f"total {time.perf_counter() - start:.0f} s; outputs in {args.out}")
     return 0

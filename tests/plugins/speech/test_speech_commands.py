@@ -117,3 +117,36 @@ def test_mfcc_cmvn_reaches_the_iteration_one_units(tmp_path, monkeypatch, flag, 
         table.main(["--out", str(out), "--tasks", "ks", *flag])  # the CPU preset normalises unless told not to
     assert seen == [("mfcc", cmvn)]
     assert json.loads((out / "settings.json").read_text())["mfcc_cmvn"] is cmvn
+
+
+def test_seeds_run_one_pipeline_each_on_one_corpus_and_pool_them(tmp_path, capsys):
+    out = tmp_path / "seeds"
+    (out / "corpus").mkdir(parents=True)
+    (out / "corpus" / "corpus.json").write_text("{}\n")
+    for seed, accuracy in ((0, 50.0), (1, 60.0)):
+        root = out / f"seed{seed}"
+        for path in ["data/pretrain/valid.tsv", "data/mfcc/dict.km.txt", "runs/baseline_it1/results.json"]:
+            (root / path).parent.mkdir(parents=True, exist_ok=True)
+            (root / path).write_text("{}\n")
+        for upstream, offset in (("baseline", 0.0), ("fbank", -40.0), ("fbank_no_cmvn", -10.0), ("random_init", -20.0)):
+            (root / "downstream" / upstream / "ks").mkdir(parents=True)
+            (root / "downstream" / upstream / "ks" / "results.json").write_text(json.dumps({"test": {
+                "accuracy_clean": accuracy + offset, "accuracy_mgr": 30.0, "accuracy_unseen": 20.0}}))
+    assert table.main(["--out", str(out), "--seeds", "0,1", "--jobs", "2", "--tasks", "ks", "--no-continual"]) == 0
+    printed = capsys.readouterr().out
+    assert "[skip] corpus" in printed and printed.count("[run] seed") == 2
+    for seed in (0, 1):  # each seed was resumed with the shared corpus and its own seed, nothing retrained
+        settings = json.loads((out / f"seed{seed}" / "settings.json").read_text())
+        assert settings["seed"] == seed and settings["corpus"] == str((out / "corpus").resolve())
+        log = (out / "logs" / f"seed{seed}.log").read_text()
+        assert "[run]" not in log and log.count("[skip]") == 8
+    report = (out / "table" / "report.md").read_text()
+    baseline = next(line for line in report.splitlines() if line.startswith("| baseline"))
+    assert "55.00 ± 7.07" in baseline and "| 2 |" in baseline  # the mean ± std of the two seeds, n = 2
+
+
+def test_seeds_must_be_distinct_integers(capsys):
+    for bad in ("0,a", "1,1"):
+        with pytest.raises(SystemExit):
+            table.main(["--seeds", bad])
+        assert "--seeds: expected" in capsys.readouterr().err
