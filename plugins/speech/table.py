@@ -67,6 +67,20 @@ PRESETS = {
 }
 
 
+def preset_env(preset: str) -> dict[str, str]:
+    """The environment of every stage's subprocess: on the CPU preset one thread per process (small models on a shared
+    CPU: threads would spin against each other)."""
+    env = dict(os.environ)
+    if preset == "cpu":
+        env.setdefault("OMP_NUM_THREADS", "1")
+    return env
+
+
+def corpus_command(corpus: Path, seed: int, preset: str) -> list[str]:
+    return [sys.executable, "-m", "ssl_universal.cli", "make-speech-corpus", "--out", str(corpus), "--seed", str(seed),
+            *PRESETS[preset]["corpus"]]
+
+
 class Pipeline(Stages):
     def __init__(self, args: argparse.Namespace):
         self.args, self.preset = args, PRESETS[args.preset]
@@ -74,11 +88,8 @@ class Pipeline(Stages):
         self.out = Path(args.out).resolve()
         self.corpus = Path(args.corpus).resolve() if args.corpus else self.out / "corpus"
         super().__init__()
-        self.env = dict(os.environ)
-        self.unit_threads = None  # torch's default
-        if args.preset == "cpu":  # small models on a shared CPU: threads would spin against each other
-            self.env.setdefault("OMP_NUM_THREADS", "1")
-            self.unit_threads = int(self.env["OMP_NUM_THREADS"])
+        self.env = preset_env(args.preset)
+        self.unit_threads = int(self.env["OMP_NUM_THREADS"]) if args.preset == "cpu" else None  # None: torch's default
 
     def call(self, *command: str) -> None:
         log = self.out / "logs" / f"{len(list((self.out / 'logs').glob('*.log'))):02d}.log"
@@ -138,9 +149,7 @@ class Pipeline(Stages):
         self.check_settings()
         (self.out / "logs").mkdir(parents=True, exist_ok=True)
         runs, data = self.out / "runs", self.out / "data"
-        self.stage("corpus", self.corpus / "corpus.json", lambda: self.call(
-            sys.executable, "-m", "ssl_universal.cli", "make-speech-corpus", "--out", str(self.corpus),
-            "--seed", str(a.seed), *p["corpus"]))
+        self.stage("corpus", self.corpus / "corpus.json", lambda: self.call(*corpus_command(self.corpus, a.seed, a.preset)))
 
         def pool():
             from .pretrain import pool_manifests
@@ -249,15 +258,12 @@ def run_seeds(args: argparse.Namespace, seeds: list[int]) -> None:
     out = Path(args.out).resolve()
     corpus = Path(args.corpus).resolve() if args.corpus else out / "corpus"
     (out / "logs").mkdir(parents=True, exist_ok=True)
-    env = dict(os.environ)
-    if args.preset == "cpu":
-        env.setdefault("OMP_NUM_THREADS", "1")
+    env = preset_env(args.preset)
     if not (corpus / "corpus.json").is_file():  # built once, before the seeds start: they would race to build it
         print(f"[run] corpus (seed {args.seed}) -> {corpus}", flush=True)
         with open(out / "logs" / "corpus.log", "w") as handle:
-            code = subprocess.call([sys.executable, "-m", "ssl_universal.cli", "make-speech-corpus", "--out", str(corpus),
-                                    "--seed", str(args.seed), *PRESETS[args.preset]["corpus"]],
-                                   env=env, stdout=handle, stderr=subprocess.STDOUT)
+            code = subprocess.call(corpus_command(corpus, args.seed, args.preset), env=env, stdout=handle,
+                                   stderr=subprocess.STDOUT)
         if code != 0:
             raise SSLUniversalError(f"building the corpus failed ({code}); its log is {out / 'logs' / 'corpus.log'}")
     else:
