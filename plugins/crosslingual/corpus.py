@@ -10,6 +10,11 @@ Sources (install them with ``bash tools/install_system_deps.sh fortunes fortunes
 * ``fake``: Fake-English (:mod:`.fake`) of English documents. With both ``en`` and ``fake`` in the corpus the English
   documents are cut into two halves by the hash, one kept as English and one moved: the halves are not parallel.
 
+English text beyond the fortunes (``english_sources``): ``kjv``, the King James Bible of apt ``sword-text-kjv``
+(read with pip ``pysword``, :func:`.parallel.read_bible`; 31,102 verses, 4.1 M characters, eight times the English
+fortunes), consecutive verses of one chapter joined into documents of at most 500 characters. It enlarges ``en`` and
+therefore ``fake`` (the halves are drawn from the pooled English documents).
+
 A document's split (train/valid/test, 80/10/10) is a function of the seed, its language and its text only, so the
 fine-tuning sets made from the same documents (``finetune.py``) fall into the same splits. Same sources + same seed =
 same bytes.
@@ -40,6 +45,7 @@ EN_FILES = tuple(
 )
 ZH_FILES = ("chinese", "song100", "tang300")
 SKIP_FILES = {"asciiart", "ascii-art", "art"}
+ENGLISH_SOURCES = ("fortunes", "kjv")
 PACKAGE_OF = {"en": "apt fortunes", "zh": "apt fortunes-zh", "de": "apt fortunes-de", "es": "apt fortunes-es",
               "tr": "pip turkish-treebanks", "fake": "apt fortunes (Fake-English)"}
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
@@ -122,12 +128,51 @@ def read_turkish_sentences() -> list[str]:
     return out
 
 
-def read_documents(language: str, fortunes_dir: Path = FORTUNES_DIR) -> list[str]:
-    """Every document of ``language`` (duplicates removed, first occurrence kept), in source order."""
+def join_verses(verses: dict[str, str], max_chars: int = 500) -> list[str]:
+    """``"Book chapter:verse"`` → text (in order) as documents: consecutive verses of one chapter joined while the
+    document stays within ``max_chars``; a verse longer than that is a document of its own (kept whole, never cut)."""
+    docs: list[str] = []
+    current, chapter = "", None
+    for ref, text in verses.items():
+        here = ref.rsplit(":", 1)[0]
+        if current and (here != chapter or len(current) + 1 + len(text) > max_chars):
+            docs.append(current)
+            current = ""
+        current = f"{current} {text}" if current else text
+        chapter = here
+    if current:
+        docs.append(current)
+    return docs
+
+
+def read_kjv_documents(max_chars: int = 500) -> list[str]:
+    """The King James Bible (apt ``sword-text-kjv``) as documents of consecutive verses (:func:`join_verses`)."""
+    from .parallel import BIBLE_MODULES, read_bible
+
+    return join_verses(read_bible(BIBLE_MODULES["en"]), max_chars)
+
+
+def english_source_documents(source: str, fortunes_dir: Path = FORTUNES_DIR) -> list[str]:
+    """The English documents of one of :data:`ENGLISH_SOURCES`."""
+    if source == "fortunes":
+        return [d for path in fortune_files("en", fortunes_dir) for d in read_fortune_file(path)]
+    if source == "kjv":
+        return read_kjv_documents()
+    raise DataError(f"unknown English source {source!r}; known: {', '.join(ENGLISH_SOURCES)}")
+
+
+def read_documents(language: str, fortunes_dir: Path = FORTUNES_DIR,
+                   english_sources: tuple[str, ...] | list[str] = ("fortunes",)) -> list[str]:
+    """Every document of ``language`` (duplicates removed, first occurrence kept), in source order; ``en`` and
+    ``fake`` read ``english_sources`` in the order given."""
     if language not in LANGUAGES:
         raise DataError(f"unknown corpus language {language!r}; known: {', '.join(LANGUAGES)}")
     if language == "tr":
         docs = read_turkish_sentences()
+    elif language in ("en", "fake"):
+        if not english_sources:
+            raise DataError(f"language {language} needs at least one English source (known: {', '.join(ENGLISH_SOURCES)})")
+        docs = [d for source in english_sources for d in english_source_documents(source, fortunes_dir)]
     else:
         docs = [d for path in fortune_files(language, fortunes_dir) for d in read_fortune_file(path)]
     if language == "fake":
@@ -142,6 +187,7 @@ class CorpusConfig:
     max_eval_documents: int = 150  # per language in the MLM's valid.txt / test.txt (the per-language files keep all)
     seed: int = 0
     fortunes_dir: str = str(FORTUNES_DIR)
+    english_sources: list[str] = field(default_factory=lambda: ["fortunes"])  # of ENGLISH_SOURCES: text of en and fake
 
 
 def corpus_documents(cfg: CorpusConfig) -> dict[str, dict[str, list[str]]]:
@@ -151,11 +197,14 @@ def corpus_documents(cfg: CorpusConfig) -> dict[str, dict[str, list[str]]]:
         raise DataError(f"corpus languages {unknown} unknown; known: {', '.join(LANGUAGES)}")
     if len(set(cfg.languages)) != len(cfg.languages):
         raise DataError(f"corpus languages repeat: {cfg.languages}")
+    bad = [s for s in cfg.english_sources if s not in ENGLISH_SOURCES]
+    if bad or len(set(cfg.english_sources)) != len(cfg.english_sources):
+        raise DataError(f"english_sources {cfg.english_sources}: expected distinct names of {', '.join(ENGLISH_SOURCES)}")
     both = "en" in cfg.languages and "fake" in cfg.languages
     out: dict[str, dict[str, list[str]]] = {}
     for language in cfg.languages:
         source = "en" if language == "fake" else language
-        docs = read_documents(language, Path(cfg.fortunes_dir))
+        docs = read_documents(language, Path(cfg.fortunes_dir), cfg.english_sources)
         if both and language in ("en", "fake"):  # non-parallel halves: each English document goes to exactly one of the two
             want = "en" if language == "en" else "fake"
             docs = [d for d in docs if in_domain(d) and _half(d, cfg.seed) == want]
@@ -167,6 +216,13 @@ def corpus_documents(cfg: CorpusConfig) -> dict[str, dict[str, list[str]]]:
             by_split[split_of(doc, source, cfg.seed)].append(to_fake(doc) if language == "fake" else doc)
         out[language] = by_split
     return out
+
+
+def _package_of(language: str, english_sources: list[str]) -> str:
+    if language not in ("en", "fake") or list(english_sources) == ["fortunes"]:
+        return PACKAGE_OF[language]
+    names = {"fortunes": "apt fortunes", "kjv": "apt sword-text-kjv"}
+    return " + ".join(names[s] for s in english_sources) + (" (Fake-English)" if language == "fake" else "")
 
 
 def _half(text: str, seed: int) -> str:
@@ -183,7 +239,8 @@ def write_corpus(cfg: CorpusConfig, out_dir: str | Path) -> dict:
     out_dir.mkdir(parents=True, exist_ok=True)
     documents = corpus_documents(cfg)
     stats: dict = {"languages": {}, "config": {"languages": list(cfg.languages), "max_documents": cfg.max_documents,
-                                                "max_eval_documents": cfg.max_eval_documents, "seed": cfg.seed}}
+                                                "max_eval_documents": cfg.max_eval_documents, "seed": cfg.seed,
+                                                "english_sources": list(cfg.english_sources)}}
     for split in SPLITS:
         lines = []
         for language, by_split in documents.items():
@@ -191,7 +248,7 @@ def write_corpus(cfg: CorpusConfig, out_dir: str | Path) -> dict:
             part = by_split[split]
             (out_dir / language / f"{split}.txt").write_text("".join(d + "\n" for d in part), encoding="utf-8")
             lines += part if split == "train" else part[: cfg.max_eval_documents]  # languages in blocks: chunks rarely mix two
-            entry = stats["languages"].setdefault(language, {"source": PACKAGE_OF[language]})
+            entry = stats["languages"].setdefault(language, {"source": _package_of(language, cfg.english_sources)})
             entry[split] = {"documents": len(part), "characters": sum(len(d) for d in part)}
         (out_dir / f"{split}.txt").write_text("".join(d + "\n" for d in lines), encoding="utf-8")
     (out_dir / "stats.json").write_text(json.dumps(stats, indent=1, ensure_ascii=False))

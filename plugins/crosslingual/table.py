@@ -26,9 +26,10 @@ import re
 import time
 from pathlib import Path
 
+from ssl_universal.errors import ConfigError
 from ssl_universal.jobs import Job, run_jobs
 
-from .corpus import CorpusConfig, stats_table, write_corpus
+from .corpus import ENGLISH_SOURCES, CorpusConfig, stats_table, write_corpus
 from .finetune import cloze_reference, pos_reference, write_pos, write_qa
 from .matrix import find_transfer_records, markdown_matrix, markdown_rows, score_transfer, transfer_matrix
 from .vocab import train_vocabulary
@@ -82,7 +83,8 @@ def _corpus_and_vocabulary(name: str, languages: list[str], out: Path, sizes: di
     """The corpus folder of backbone ``name`` and its vocabulary (``vocab_from``'s when given), built when missing."""
     corpus_dir = out / "corpus" / name
     if not (corpus_dir / "stats.json").is_file():
-        stats = write_corpus(CorpusConfig(languages=corpus_languages or languages, max_documents=sizes["max_documents"]), corpus_dir)
+        stats = write_corpus(CorpusConfig(languages=corpus_languages or languages, max_documents=sizes["max_documents"],
+                                          english_sources=sizes.get("english_sources", ["fortunes"])), corpus_dir)
         if corpus_languages and corpus_languages != languages:  # keep only the asked languages (the en half of en+fake)
             for split in ("train", "valid", "test"):
                 text = "".join((corpus_dir / lang / f"{split}.txt").read_text(encoding="utf-8") for lang in languages)
@@ -114,7 +116,35 @@ def pretrain_overrides(sizes: dict, corpus_dir: Path, vocab_dir: Path, seed: int
     """The ``ssl-universal train recipe=crosslingual/pretrain`` overrides of one pre-training run of the table."""
     preset = [f"preset={sizes['pretrain_preset']}"] if sizes["pretrain_preset"] else []
     return [*preset, f"task.data_dir={corpus_dir}", f"model.backbone={vocab_dir}", f"seed={seed}",
-            f"trainer.threads={threads}", *(extra or [])]
+            f"trainer.threads={threads}", *sizes.get("pretrain_override", []), *(extra or [])]
+
+
+def _print_pretrained(out: Path, names: list[str], seeds: list[int], start: float) -> int:
+    """``--pretrain-only``: each backbone's folder and test masked-piece accuracy / perplexity."""
+    print(f"\npre-trained backbones ({(time.time() - start) / 60:.1f} min wall for this call):")
+    for name in names:
+        for seed in seeds:
+            run_dir = pretrain_dir(out, name, seed)
+            test = json.loads((run_dir / "results.json").read_text()).get("test", {})
+            scores = ", ".join(f"{k} {v:.4g}" for k, v in sorted(test.items()) if isinstance(v, (int, float)))
+            print(f"  {run_dir / 'best' / 'hf'}  test: {scores}")
+    return 0
+
+
+def check_settings(out: Path, settings: dict) -> None:
+    """Refuse to go on in ``out`` with other corpus or pre-training settings than it was made with (its finished
+    corpora and pre-trainings would be reused under the new settings' name); the first call writes them."""
+    path = out / "settings.json"
+    if path.is_file():
+        before = json.loads(path.read_text())
+        differ = {k: (before.get(k), v) for k, v in settings.items() if before.get(k) != v}
+        if differ:
+            lines = "; ".join(f"{k}: {a!r} there, {b!r} now" for k, (a, b) in differ.items())
+            raise ConfigError(f"{out} was made with other settings ({lines}); its corpora and pre-trainings would be "
+                              "reused under the new ones: pass another --out, or the same settings")
+        return
+    out.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps(settings, indent=2) + "\n")
 
 
 def _finetune(task: str, backbone: Path, row: str, label: str, train_language: str, test_languages: list[str], seed: int,
@@ -250,6 +280,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--rows", default="pretrained,scratch",
                         help="transfer: the fine-tuning rows to train (pretrained = the backbone, scratch = no pre-training)")
     parser.add_argument("--report-only", action="store_true", help="print the table from the runs under --out; train nothing")
+    parser.add_argument("--english-sources", default="fortunes",
+                        help=f"comma-separated text of en (and fake), of {','.join(ENGLISH_SOURCES)} (kjv: the King James "
+                             "Bible, 8x the English fortunes; raise --max-documents to keep it)")
+    parser.add_argument("--max-documents", type=int, default=None, help="corpus documents per language (default: the preset's)")
+    parser.add_argument("--pretrain-override", action="append", default=[],
+                        help="key=value for every pre-training run (e.g. trainer.max_steps=4500)")
+    parser.add_argument("--pretrain-only", action="store_true",
+                        help="build the corpora and vocabularies, pre-train the multilingual (transfer) or en+fake (fake) "
+                             "backbone of every seed, print their folders and stop: for a check such as fake_alignment "
+                             "before the fine-tuning table")
     args = parser.parse_args(argv)
     rows = args.rows.split(",")
     if any(row not in ("pretrained", "scratch") for row in rows):
@@ -258,7 +298,15 @@ def main(argv: list[str]) -> int:
         parser.error("--rows applies to --table transfer; the fake table's three rows are its experiment")
     if args.backbone and args.pretrain_seed is not None:
         parser.error("--pretrain-seed chooses among our pre-trainings; with --backbone there is none")
-    sizes = PRESETS[args.preset]
+    sources = args.english_sources.split(",")
+    if any(source not in ENGLISH_SOURCES for source in sources) or len(set(sources)) != len(sources):
+        parser.error(f"--english-sources: expected distinct names of {','.join(ENGLISH_SOURCES)}; got {args.english_sources!r}")
+    if args.backbone and (args.pretrain_only or args.pretrain_override or args.english_sources != "fortunes"):
+        parser.error("--backbone replaces our pre-training: --pretrain-only, --pretrain-override and --english-sources "
+                     "do not apply")
+    sizes = {**PRESETS[args.preset], "english_sources": sources, "pretrain_override": list(args.pretrain_override)}
+    if args.max_documents is not None:
+        sizes["max_documents"] = args.max_documents
     seeds = [int(s) for s in args.seeds.split(",")]
     pre = args.pretrain_seed
 
@@ -269,6 +317,9 @@ def main(argv: list[str]) -> int:
     out = args.out
     data = out / "data"
     start, counts = time.time(), {"trained": 0, "reused": 0, "rescored": 0}
+    if not args.report_only and not args.backbone:
+        check_settings(out, {"preset": args.preset, "english_sources": sources, "max_documents": sizes["max_documents"],
+                             "pretrain_override": sizes["pretrain_override"]})
 
     def run(jobs: list[Job | None]) -> None:
         counts["rescored"] += sum(job is not None and job.name.startswith("score ") for job in jobs)
@@ -300,6 +351,8 @@ def main(argv: list[str]) -> int:
         jobs += [("qa", lang, qa_languages) for lang in [*qa_languages[:2], "en+zh", *qa_languages[2:]]]
         if not args.backbone:
             run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in pretrain_seeds])
+            if args.pretrain_only:
+                return _print_pretrained(out, ["multi"], pretrain_seeds, start)
         backbones = {seed: Path(args.backbone) if args.backbone else
                      pretrain_dir(out, "multi", pretrain_seed_of(seed)) / "best" / "hf" for seed in seeds}
         run([_finetune_job(task, backbones[seed], row, label, language, tests, seed, data, out, sizes, args.threads,
@@ -315,6 +368,9 @@ def main(argv: list[str]) -> int:
                                                           "test": sizes["eval_items"]})
             write_pos(fake_data / "pos", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                             "test": sizes["eval_items"]})
+        if args.pretrain_only:
+            run([_pretrain_job("enfake", ["en", "fake"], out, sizes, args.threads, seed) for seed in pretrain_seeds])
+            return _print_pretrained(out, ["enfake"], pretrain_seeds, start)
         run([job for seed in pretrain_seeds for job in (
             _pretrain_job("enfake", ["en", "fake"], out, sizes, args.threads, seed),
             _pretrain_job("en", ["en"], out, sizes, args.threads, seed, vocab_from="enfake", corpus_languages=["en", "fake"]))])

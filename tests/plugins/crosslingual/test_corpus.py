@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pytest
 
@@ -67,3 +68,41 @@ def test_unknown_language_and_missing_package_are_named(fortunes_dir, tmp_path):
         write_corpus(CorpusConfig(languages=["en", "xx"], fortunes_dir=str(fortunes_dir)), tmp_path)
     with pytest.raises(DataError, match="install_system_deps.sh fortunes-de"):
         fortune_files("de", tmp_path / "empty")
+
+
+def test_verses_join_within_a_chapter_up_to_the_limit_and_a_long_verse_stays_whole():
+    from ssl_universal_plugins.crosslingual.corpus import join_verses
+
+    verses = {"Gen 1:1": "a" * 20, "Gen 1:2": "b" * 20, "Gen 1:3": "c" * 20, "Gen 2:1": "d" * 5, "Gen 2:2": "e" * 90,
+              "Exo 1:1": "f" * 5}
+    docs = join_verses(verses, max_chars=45)
+    assert docs == ["a" * 20 + " " + "b" * 20, "c" * 20, "d" * 5, "e" * 90, "f" * 5]
+    assert "".join(docs).replace(" ", "") == "".join(verses.values())  # nothing dropped, nothing cut
+
+
+def test_unknown_or_repeated_english_sources_are_refused(fortunes_dir, tmp_path):
+    for sources in (["fortunes", "wikipedia"], ["fortunes", "fortunes"]):
+        with pytest.raises(DataError, match="english_sources"):
+            write_corpus(CorpusConfig(languages=["en"], fortunes_dir=str(fortunes_dir), english_sources=sources), tmp_path)
+    with pytest.raises(DataError, match="at least one English source"):
+        read_documents("en", fortunes_dir, [])
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not Path("/usr/share/sword/mods.d/engKJV2006eb.conf").exists(), reason="sword-text-kjv not installed")
+def test_the_king_james_bible_enlarges_english_and_both_fake_english_halves(fortunes_dir, tmp_path):
+    base = CorpusConfig(languages=["en", "fake"], fortunes_dir=str(fortunes_dir), max_documents=10**6)
+    more = CorpusConfig(languages=["en", "fake"], fortunes_dir=str(fortunes_dir), max_documents=10**6,
+                        english_sources=["fortunes", "kjv"])
+    a, b = write_corpus(base, tmp_path / "a"), write_corpus(more, tmp_path / "b")
+    for language in ("en", "fake"):
+        # 4.1 M characters of verses, 80 % train, half to each side
+        assert b["languages"][language]["train"]["characters"] - a["languages"][language]["train"]["characters"] > 1_200_000
+        assert "sword-text-kjv" in b["languages"][language]["source"]
+    assert b["config"]["english_sources"] == ["fortunes", "kjv"]
+    english = {line for split in ("train", "valid", "test")
+               for line in (tmp_path / "b" / "en" / f"{split}.txt").read_text(encoding="utf-8").splitlines()}
+    fake = {from_fake(line) for split in ("train", "valid", "test")
+            for line in (tmp_path / "b" / "fake" / f"{split}.txt").read_text(encoding="utf-8").splitlines()}
+    assert sum(line.startswith("In the beginning God created the heaven") for line in english | fake) == 1
+    assert not fake & english  # still non-parallel halves

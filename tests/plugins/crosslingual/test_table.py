@@ -6,6 +6,7 @@ import json
 
 import pytest
 
+from ssl_universal.errors import ConfigError
 from ssl_universal_plugins.crosslingual import table
 from ssl_universal_plugins.crosslingual.finetune import cloze_candidates, cloze_reference, pos_reference
 
@@ -207,3 +208,28 @@ def test_rows_and_finetune_overrides_choose_the_runs_and_their_folders_parse_as_
         table.main(["--table", "transfer", "--out", str(tmp_path), "--rows", "pretrained,none"])
     with pytest.raises(SystemExit):
         table.main(["--table", "fake", "--out", str(tmp_path), "--rows", "pretrained"])
+
+
+def test_an_out_folder_made_with_other_corpus_or_pretraining_settings_is_refused(tmp_path):
+    table.check_settings(tmp_path, {"preset": "smoke", "english_sources": ["fortunes"], "max_documents": 40,
+                                    "pretrain_override": []})
+    with pytest.raises(ConfigError, match="english_sources: \\['fortunes'\\] there, \\['fortunes', 'kjv'\\] now"):
+        table.main(["--table", "fake", "--preset", "smoke", "--out", str(tmp_path), "--english-sources", "fortunes,kjv",
+                    "--max-documents", "40"])
+    with pytest.raises(ConfigError, match="pretrain_override"):
+        table.main(["--table", "fake", "--preset", "smoke", "--out", str(tmp_path),
+                    "--pretrain-override", "trainer.max_steps=8"])
+    assert not (tmp_path / "corpus").exists()  # refused before anything was built
+    with pytest.raises(SystemExit):
+        table.main(["--table", "fake", "--out", str(tmp_path), "--english-sources", "fortunes,bible"])
+
+
+def test_pretrain_only_trains_the_en_fake_backbone_and_nothing_else(tmp_path, capsys):
+    assert table.main(["--table", "fake", "--preset", "smoke", "--seeds", "0", "--out", str(tmp_path), "--pretrain-only",
+                       "--pretrain-override", "trainer.max_steps=2"]) == 0
+    run_dir = table.pretrain_dir(tmp_path, "enfake", 0)
+    assert (run_dir / "best" / "hf" / "config.json").is_file()
+    assert "max_steps: 2\n" in (run_dir / "config.yaml").read_text()  # the override reached the run
+    assert not table.pretrain_dir(tmp_path, "en", 0).exists() and not (tmp_path / "fake").exists()
+    assert f"{run_dir / 'best' / 'hf'}  test: " in capsys.readouterr().out
+    assert json.loads((tmp_path / "settings.json").read_text())["pretrain_override"] == ["trainer.max_steps=2"]
