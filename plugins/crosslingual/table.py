@@ -337,6 +337,9 @@ def main(argv: list[str]) -> int:
         print(text + f"\n\n({seeds_note('as found in the run folders', pre, args.backbone)})")
         return 0
     if args.table == "transfer":
+        if args.pretrain_only:  # no fine-tuning sets: only the backbones
+            run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in pretrain_seeds])
+            return _print_pretrained(out, ["multi"], pretrain_seeds, start)
         qa_languages = args.qa_languages.split(",")
         if not (data / "qa" / "stats.json").is_file():
             write_qa(data / "qa", qa_languages, 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
@@ -351,8 +354,6 @@ def main(argv: list[str]) -> int:
         jobs += [("qa", lang, qa_languages) for lang in [*qa_languages[:2], "en+zh", *qa_languages[2:]]]
         if not args.backbone:
             run([_pretrain_job("multi", MULTI, out, sizes, args.threads, seed) for seed in pretrain_seeds])
-            if args.pretrain_only:
-                return _print_pretrained(out, ["multi"], pretrain_seeds, start)
         backbones = {seed: Path(args.backbone) if args.backbone else
                      pretrain_dir(out, "multi", pretrain_seed_of(seed)) / "best" / "hf" for seed in seeds}
         run([_finetune_job(task, backbones[seed], row, label, language, tests, seed, data, out, sizes, args.threads,
@@ -362,15 +363,15 @@ def main(argv: list[str]) -> int:
         records = find_transfer_records([finetune_root(out, args.finetune_override, pre)], exclude_below=True)
         text = transfer_tables(records) + "\n\n" + reference_tables(data, qa_languages, POS_LANGUAGES)
     else:
+        if args.pretrain_only:
+            run([_pretrain_job("enfake", ["en", "fake"], out, sizes, args.threads, seed) for seed in pretrain_seeds])
+            return _print_pretrained(out, ["enfake"], pretrain_seeds, start)
         fake_data = out / "data_fake"
         if not (fake_data / "qa" / "stats.json").is_file():
             write_qa(fake_data / "qa", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                           "test": sizes["eval_items"]})
             write_pos(fake_data / "pos", ["en", "fake"], 0, {"train": sizes["train_items"], "valid": sizes["eval_items"] // 2,
                                                             "test": sizes["eval_items"]})
-        if args.pretrain_only:
-            run([_pretrain_job("enfake", ["en", "fake"], out, sizes, args.threads, seed) for seed in pretrain_seeds])
-            return _print_pretrained(out, ["enfake"], pretrain_seeds, start)
         run([job for seed in pretrain_seeds for job in (
             _pretrain_job("enfake", ["en", "fake"], out, sizes, args.threads, seed),
             _pretrain_job("en", ["en"], out, sizes, args.threads, seed, vocab_from="enfake", corpus_languages=["en", "fake"]))])

@@ -231,5 +231,6 @@ def test_pretrain_only_trains_the_en_fake_backbone_and_nothing_else(tmp_path, ca
     assert (run_dir / "best" / "hf" / "config.json").is_file()
     assert "max_steps: 2\n" in (run_dir / "config.yaml").read_text()  # the override reached the run
     assert not table.pretrain_dir(tmp_path, "en", 0).exists() and not (tmp_path / "fake").exists()
+    assert not (tmp_path / "data_fake").exists()  # no fine-tuning sets are built for a pre-training-only call
     assert f"{run_dir / 'best' / 'hf'}  test: " in capsys.readouterr().out
     assert json.loads((tmp_path / "settings.json").read_text())["pretrain_override"] == ["trainer.max_steps=2"]
