@@ -190,6 +190,12 @@ class CorpusConfig:
     english_sources: list[str] = field(default_factory=lambda: ["fortunes"])  # of ENGLISH_SOURCES: text of en and fake
 
 
+def check_english_sources(sources: list[str]) -> None:
+    """``sources`` must be distinct names of :data:`ENGLISH_SOURCES`."""
+    if any(s not in ENGLISH_SOURCES for s in sources) or len(set(sources)) != len(sources):
+        raise DataError(f"english_sources {list(sources)}: expected distinct names of {', '.join(ENGLISH_SOURCES)}")
+
+
 def corpus_documents(cfg: CorpusConfig) -> dict[str, dict[str, list[str]]]:
     """language → split → documents; the English/Fake-English halves when both are asked for."""
     unknown = [lang for lang in cfg.languages if lang not in LANGUAGES]
@@ -197,9 +203,7 @@ def corpus_documents(cfg: CorpusConfig) -> dict[str, dict[str, list[str]]]:
         raise DataError(f"corpus languages {unknown} unknown; known: {', '.join(LANGUAGES)}")
     if len(set(cfg.languages)) != len(cfg.languages):
         raise DataError(f"corpus languages repeat: {cfg.languages}")
-    bad = [s for s in cfg.english_sources if s not in ENGLISH_SOURCES]
-    if bad or len(set(cfg.english_sources)) != len(cfg.english_sources):
-        raise DataError(f"english_sources {cfg.english_sources}: expected distinct names of {', '.join(ENGLISH_SOURCES)}")
+    check_english_sources(cfg.english_sources)
     both = "en" in cfg.languages and "fake" in cfg.languages
     out: dict[str, dict[str, list[str]]] = {}
     for language in cfg.languages:

@@ -26,10 +26,10 @@ import re
 import time
 from pathlib import Path
 
-from ssl_universal.errors import ConfigError
+from ssl_universal.errors import ConfigError, DataError
 from ssl_universal.jobs import Job, run_jobs
 
-from .corpus import ENGLISH_SOURCES, CorpusConfig, stats_table, write_corpus
+from .corpus import ENGLISH_SOURCES, CorpusConfig, check_english_sources, stats_table, write_corpus
 from .finetune import cloze_reference, pos_reference, write_pos, write_qa
 from .matrix import find_transfer_records, markdown_matrix, markdown_rows, score_transfer, transfer_matrix
 from .vocab import train_vocabulary
@@ -299,8 +299,10 @@ def main(argv: list[str]) -> int:
     if args.backbone and args.pretrain_seed is not None:
         parser.error("--pretrain-seed chooses among our pre-trainings; with --backbone there is none")
     sources = args.english_sources.split(",")
-    if any(source not in ENGLISH_SOURCES for source in sources) or len(set(sources)) != len(sources):
-        parser.error(f"--english-sources: expected distinct names of {','.join(ENGLISH_SOURCES)}; got {args.english_sources!r}")
+    try:
+        check_english_sources(sources)
+    except DataError as error:
+        parser.error(f"--english-sources: {error}")
     if args.backbone and (args.pretrain_only or args.pretrain_override or args.english_sources != "fortunes"):
         parser.error("--backbone replaces our pre-training: --pretrain-only, --pretrain-override and --english-sources "
                      "do not apply")
