@@ -190,7 +190,7 @@ class UnitQAConfig(TaskConfig):
     units_dir: str | None = None  # <split>.merged.km/.cnt and units.json (data_dir: the dataset with <split>.json/.ids)
     max_length: int = bounded(512, ge=16)  # positions per window: [CLS] q [SEP] p [SEP]
     doc_stride: int = bounded(128, ge=0)  # passage units shared by consecutive windows
-    max_query_units: int = bounded(192, ge=1)  # longer questions are cut to their first units
+    max_query_units: int = bounded(192, ge=1)  # longer questions are cut to their first units (counted, warned)
     max_answer_units: int = bounded(275, ge=1)  # longest predicted answer (the reference's 275)
     n_best: int = bounded(3, ge=1)  # top-k starts x top-k ends (the reference's 3)
     end_weight: float = bounded(0.6, ge=0, le=1)  # weight of the end log-probability (the reference's 0.6)
@@ -285,9 +285,10 @@ class UnitQATask(Task):
     # -- windows ---------------------------------------------------------------------------
     def load_split(self, split: str) -> list[dict]:
         cfg, tok = self.cfg, self.tokenizer
-        features, unplaced = [], 0
+        features, unplaced, cut = [], 0, 0
         for index, question in enumerate(self.read(split)):
             before = len(features)
+            cut += len(question.question.units) > cfg.max_query_units
             q_ids = tok.unit_ids(question.question.units[: cfg.max_query_units], f"question {question.qid}")
             p_ids = tok.unit_ids(question.passage.units, f"passage {question.context_id}")
             offset = len(q_ids) + 2
@@ -312,7 +313,11 @@ class UnitQATask(Task):
                     break
             unplaced += len(features) == before
         self.data_report[split] = {"questions": len(self.read(split)), "windows": len(features),
-                                   "questions_without_window": unplaced}
+                                   "questions_without_window": unplaced, "questions_cut": cut}
+        if cut:  # the cut units are lost to the model: a cloze question may lose its "what"
+            log.warning("%s: %d of %d questions are longer than task.max_query_units=%d and are cut to their first "
+                        "%d units; raise task.max_query_units (and task.max_length) to keep them whole", split, cut,
+                        len(self.read(split)), cfg.max_query_units, cfg.max_query_units)
         if unplaced:  # only in train: no window holds the whole answer (longer than a window's passage part)
             log.warning("%s: %d of %d questions have no training window holding their whole answer and are not "
                         "trained on; raise task.max_length or lower task.max_query_units", split, unplaced,

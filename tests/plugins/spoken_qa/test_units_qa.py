@@ -101,7 +101,8 @@ def unit_data(tmp_path):
 
 
 def make(data, units, **values):
-    cfg = UnitQAConfig(data_dir=str(data), units_dir=str(units), max_length=64, doc_stride=8, max_query_units=24, **values)
+    values = {"max_length": 64, "doc_stride": 8, "max_query_units": 24, **values}
+    cfg = UnitQAConfig(data_dir=str(data), units_dir=str(units), **values)
     return UnitQATask(cfg, UnitTokenizer(UnitTokenizerConfig(num_units=K)))
 
 
@@ -109,7 +110,9 @@ def test_windows_put_the_answer_on_passage_units_only(unit_data):
     task = make(*unit_data)
     train = task.dataset("train")
     assert train and all(len(f["input_ids"]) <= 64 for f in train)
-    assert task.data_report["train"] == {"questions": 6, "windows": len(train), "questions_without_window": 0}
+    long_questions = sum(len(q.question.units) > 24 for q in task.read("train"))
+    assert task.data_report["train"] == {"questions": 6, "windows": len(train), "questions_without_window": 0,
+                                         "questions_cut": long_questions}
     for feature in train:
         window = task.windows[feature["window_id"]]
         question = task.read("train")[window["question"]]
@@ -131,6 +134,18 @@ def test_windows_put_the_answer_on_passage_units_only(unit_data):
             if w["split"] == "test" and w["question"] == index:
                 covered |= set(range(w["w0"], w["w0"] + w["length"]))
         assert covered == set(range(len(question.passage.units)))
+
+
+def test_cut_questions_are_counted_and_keep_their_first_units(unit_data, caplog):
+    task = make(*unit_data, max_query_units=4)
+    train = task.dataset("train")
+    assert task.data_report["train"]["questions_cut"] == 6 and "cut to their first 4 units" in caplog.text
+    for feature in train:
+        question = task.read("train")[task.windows[feature["window_id"]]["question"]]
+        assert feature["input_ids"][1:5] == [u + task.tokenizer.offset for u in question.question.units[:4]]
+    whole = make(*unit_data, max_length=128, max_query_units=64)
+    whole.dataset("train")
+    assert whole.data_report["train"]["questions_cut"] == 0
 
 
 def test_predicted_spans_stay_in_the_passage(unit_data):
