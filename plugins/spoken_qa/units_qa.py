@@ -190,7 +190,7 @@ class UnitQAConfig(TaskConfig):
     units_dir: str | None = None  # <split>.merged.km/.cnt and units.json (data_dir: the dataset with <split>.json/.ids)
     max_length: int = bounded(512, ge=16)  # positions per window: [CLS] q [SEP] p [SEP]
     doc_stride: int = bounded(128, ge=0)  # passage units shared by consecutive windows
-    max_query_units: int = bounded(192, ge=1)  # longer questions are cut to their first units (counted, warned)
+    max_query_units: int = bounded(256, ge=1)  # longer questions are cut to their first units (counted, warned)
     max_answer_units: int = bounded(275, ge=1)  # longest predicted answer (the reference's 275)
     n_best: int = bounded(3, ge=1)  # top-k starts x top-k ends (the reference's 3)
     end_weight: float = bounded(0.6, ge=0, le=1)  # weight of the end log-probability (the reference's 0.6)
