@@ -5,8 +5,10 @@ assignment row over seeds, runs the cascade, and prints the tables.
     OMP_NUM_THREADS=1 ssl-universal spoken-qa-table --out runs/sqa_quick --preset quick   # < 15 min on 2 cores
 
 Stages, each skipped when its output exists (an interrupted command resumes): the dataset
-(:mod:`.dataset`); MFCC k-means units with merged runs for each K (the speech plugin's
-``extract_units``); one ``spoken_qa/dual`` run per row × seed (in this process, through the core's
+(:mod:`.dataset`); k-means units with merged runs for each K (the speech plugin's ``extract_units``) of MFCC
+frames, or of a HuBERT layer with ``--units-from FOLDER --units-layer L`` (a Hugging Face HuBERT folder, e.g. a
+speech pre-training run's ``best/hf``; units and runs then go under ``units/hubert_l<L>/`` and ``runs/hubert_l<L>/``,
+and a folder made from another checkpoint or layer is refused); one ``spoken_qa/dual`` run per row × seed (in this process, through the core's
 ``ssl_universal.run.train``); trivial references (a random span of the mean train answer length,
 the whole passage) scored by ``sqa_eval``; the cascade (:mod:`.cascade`): pocketsphinx ASR of the
 test split, the text plugin's ``text/qa`` on the gold train text per seed, EM/F1 on gold text and on
@@ -52,6 +54,29 @@ class Pipeline(Stages):
             self.preset = {**self.preset, "clusters": [int(k) for k in args.clusters.split(",")]}
         threads = os.environ.get("OMP_NUM_THREADS")
         self.threads = [f"trainer.threads={threads}"] if threads else []
+        # the front end: MFCC frames (folders units/k<K>, runs/k<K>) or a HuBERT layer (units/hubert_l<L>/k<K>, ...)
+        self.hubert = str(Path(args.units_from).resolve()) if args.units_from else None
+        self.front = f"hubert_l{args.units_layer}" if self.hubert else ""
+        self.front_name = f"HuBERT layer {args.units_layer} units" if self.hubert else "MFCC units"
+
+    def units_dir(self, k: int) -> Path:
+        return self.out / "units" / self.front / f"k{k}"
+
+    def runs_dir(self, k: int) -> Path:
+        return self.out / "runs" / self.front / f"k{k}"
+
+    def check_units(self, k: int) -> None:
+        """Units already under OUT must come from the asked front end, or its runs would be mixed with another's."""
+        path = self.units_dir(k) / "units.json"
+        if not path.exists():
+            return
+        saved = json.loads(path.read_text()).get("config", {})
+        asked = self.unit_config(k)
+        keys = ("feature", "checkpoint", "layer", "n_clusters", "seed") if self.hubert else ("feature", "n_clusters", "seed")
+        differ = [key for key in keys if saved.get(key) != getattr(asked, key)]
+        if differ:
+            what = ", ".join(f"{key}: {saved.get(key)!r} there, {getattr(asked, key)!r} asked" for key in differ)
+            raise SSLUniversalError(f"{path} was made with other settings ({what}); use another --out")
 
     def train(self, overrides: list[str]) -> dict:
         from ssl_universal.config import load_config
@@ -85,12 +110,18 @@ class Pipeline(Stages):
 
         build_dataset(self.dataset_config())
 
-    def units(self, k: int) -> None:
-        from ssl_universal_plugins.speech.units import UnitConfig, extract_units
+    def unit_config(self, k: int):
+        from ssl_universal_plugins.speech.units import UnitConfig
 
-        extract_units(UnitConfig(manifest_dir=str(self.data), out_dir=str(self.out / "units" / f"k{k}"),
-                                 splits=("train", "valid", "test"), feature="mfcc", label_rate=100.0, n_clusters=k,
-                                 batch_size=4000, merge=True, seed=self.args.data_seed))
+        front = (dict(feature="hubert", checkpoint=self.hubert, layer=self.args.units_layer) if self.hubert
+                 else dict(feature="mfcc", label_rate=100.0))
+        return UnitConfig(manifest_dir=str(self.data), out_dir=str(self.units_dir(k)), splits=("train", "valid", "test"),
+                          n_clusters=k, batch_size=4000, merge=True, seed=self.args.data_seed, **front)
+
+    def units(self, k: int) -> None:
+        from ssl_universal_plugins.speech.units import extract_units
+
+        extract_units(self.unit_config(k))
 
     def run(self) -> None:
         self.out.mkdir(parents=True, exist_ok=True)
@@ -98,11 +129,13 @@ class Pipeline(Stages):
         self.check_dataset()
         self.stage("dataset", self.data / "dataset.json", self.dataset)
         for k in self.preset["clusters"]:
-            units = self.out / "units" / f"k{k}"
-            self.stage(f"MFCC units K={k}", units / "units.json", lambda k=k: self.units(k))
+            self.check_units(k)
+        for k in self.preset["clusters"]:
+            units = self.units_dir(k)
+            self.stage(f"{self.front_name} K={k}", units / "units.json", lambda k=k: self.units(k))
             for row in ROWS:
                 for seed in self.preset["seeds"]:
-                    run_dir = self.out / "runs" / f"k{k}" / row / f"seed{seed}"
+                    run_dir = self.runs_dir(k) / row / f"seed{seed}"
                     self.stage(f"K={k} {row} seed {seed}", run_dir / "results.json", lambda run_dir=run_dir, row=row, seed=seed, units=units, k=k: self.train([
                         "recipe=spoken_qa/dual", *self.preset["recipe"], f"row={row}", f"seed={seed}", f"run_dir={run_dir}",
                         f"task.data_dir={self.data}", f"task.units_dir={units}", f"tokenizer.num_units={k}",
@@ -216,20 +249,20 @@ class Pipeline(Stages):
                  f"disagreement {summary['alignment_check']['median_answer_edge_ms']} ms (p90 "
                  f"{summary['alignment_check']['p90_answer_edge_ms']} ms). WER on the test split (pocketsphinx).", ""]
         for k in self.preset["clusters"]:
-            runs = self.out / "runs" / f"k{k}"
+            runs, units = self.runs_dir(k), self.units_dir(k)
             report_main([str(runs), "--rows", "row", "--split", "test", "--metrics", "ff1,aos", "--no-plot"])
-            lines += [f"## End to end on MFCC units, K={k} (test split, FF1/AOS %)", "", (runs / "report.md").read_text().strip(), ""]
-            refs = json.loads((self.out / "units" / f"k{k}" / "references.json").read_text())
+            lines += [f"## End to end on {self.front_name}, K={k} (test split, FF1/AOS %)", "", (runs / "report.md").read_text().strip(), ""]
+            refs = json.loads((units / "references.json").read_text())
             ff1 = mean_std([r["ff1"] for r in refs["random_span"]])
             aos = mean_std([r["aos"] for r in refs["random_span"]])
             lines += [f"References (no training): random span of {refs['answer_units']} units (the mean train answer), "
                       f"100 draws: FF1 {ff1[0]:.2f} ± {ff1[1]:.2f}, "
                       f"AOS {aos[0]:.2f} ± {aos[1]:.2f}; whole passage FF1 {refs['whole_passage']['ff1']:.2f}, "
                       f"AOS {refs['whole_passage']['aos']:.2f}.", ""]
-            aligned = json.loads((self.out / "units" / f"k{k}" / "alignment.json").read_text())["test"]
+            aligned = json.loads((units / "alignment.json").read_text())["test"]
             lines += [f"Hand reference (no training; it knows the question type): the gap where the question's units align "
                       f"with its passage's (`units_qa.alignment_span`): FF1 {aligned['ff1']:.2f}, AOS {aligned['aos']:.2f}.", ""]
-            retrieval = json.loads((self.out / "units" / f"k{k}" / "retrieval.json").read_text())
+            retrieval = json.loads((units / "retrieval.json").read_text())
             lines += ["Front-end check (no training): each question ranks its split's passages by the TF-IDF cosine of "
                       "merged-unit n-grams; recall@1 of its own passage, % (chance):", "",
                       "| split | questions | passages | 1-grams | 2-grams | 3-grams | chance |", "|---|---:|---:|---:|---:|---:|---:|"]
@@ -264,8 +297,16 @@ def main(argv: list[str]) -> int:
     parser.add_argument("--question-voice", choices=("flite", "passage"), default="flite",
                         help="flite: the dataset proper; passage: the same-voice control (each question in its "
                              "passage's espeak-ng voice)")
+    parser.add_argument("--units-from", default=None, metavar="FOLDER",
+                        help="units of a HuBERT layer instead of MFCC frames: a Hugging Face HuBERT folder (a speech "
+                             "pre-training run's best/hf) or a run directory holding one; needs --units-layer")
+    parser.add_argument("--units-layer", type=int, default=None, metavar="L", help="1-based transformer layer of --units-from")
     parser.add_argument("--override", action="append", default=[], help="key=value added to every training run")
     args = parser.parse_args(argv)
+    if (args.units_from is None) != (args.units_layer is None):
+        parser.error("--units-from and --units-layer go together (a HuBERT folder and the layer whose output is clustered)")
+    if args.units_from and not Path(args.units_from).exists():
+        parser.error(f"--units-from {args.units_from}: no such folder")
     start = time.perf_counter()
     try:
         Pipeline(args).run()
