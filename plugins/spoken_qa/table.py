@@ -72,8 +72,8 @@ class Pipeline(Stages):
             return
         saved = json.loads(path.read_text()).get("config", {})
         asked = self.unit_config(k)
-        keys = ("feature", "checkpoint", "layer", "n_clusters", "seed") if self.hubert else ("feature", "n_clusters", "seed")
-        differ = [key for key in keys if saved.get(key) != getattr(asked, key)]
+        differ = [key for key in ("feature", "checkpoint", "layer", "n_clusters", "seed")
+                  if saved.get(key) != getattr(asked, key)]
         if differ:
             what = ", ".join(f"{key}: {saved.get(key)!r} there, {getattr(asked, key)!r} asked" for key in differ)
             raise SSLUniversalError(f"{path} was made with other settings ({what}); use another --out")
